@@ -46,5 +46,5 @@ class AbstractStreamWriter(ABC):
     async def write_headers(self, status_line: str, headers: CIMultiDict[str]) -> None:
         """Serialize and write (or buffer) the message head."""
 
-    def send_headers(self) -> None:
+    def send_headers(self) -> None:  # noqa: B027 - optional hook with a do-nothing default
         """Flush a buffered head to the transport at once (default: nothing is buffered)."""
