@@ -79,6 +79,7 @@ from ._mime import (
     parse_content_type,
     parse_mimetype,
 )
+from ._parser import EndOfMessage, HttpRequestParser, HttpResponseParser
 from ._quoting import (
     is_token,
     quote_string,
@@ -146,4 +147,7 @@ __all__ = (
     "serialize_head",
     "encode_chunk",
     "last_chunk",
+    "EndOfMessage",
+    "HttpRequestParser",
+    "HttpResponseParser",
 )
