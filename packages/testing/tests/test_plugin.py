@@ -9,8 +9,9 @@ pytest_plugins = ["pytester"]
 
 def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
     pytester.makepyfile(source)
-    # The plugin loads through its pytest11 entry point, as it does for users.
-    return pytester.runpytest_subprocess("-W", "error", *args)
+    # The plugin loads through its pytest11 entry point, as it does for users. The inner
+    # runs rely on file order, so pytest-randomly (in hatch's test environment) is kept out.
+    return pytester.runpytest_subprocess("-W", "error", "-p", "no:randomly", *args)
 
 
 def test_async_tests_pass_and_fail(pytester: pytest.Pytester) -> None:
