@@ -1,4 +1,5 @@
-"""aioloom.client: ClientSession, connectors, cookies, auth, proxies, TLS, tracing and client middlewares.
+"""aioloom.client: ClientSession, connectors, cookies, auth, proxies, TLS, tracing and
+client middlewares.
 
 The public names follow aiohttp 3.14. This distribution is under construction: the names
 it exports are listed in ``__all__``; nothing is exported before it works.
