@@ -96,6 +96,8 @@ def test_optional_sibling_at_module_level_is_rejected(
         "import json, asyncio, ssl\n",
         "try:\n    import brotli\nexcept ImportError:\n    brotli = None\n",
         "def resolver():\n    import aiodns\n",
+        # A typing-only import is no run-time dependency.
+        "import typing\nif typing.TYPE_CHECKING:\n    from typing_extensions import Y\n",
     ],
 )
 def test_allowed_imports_pass(check_imports: ModuleType, tmp_path: Path, source: str) -> None:

@@ -98,25 +98,28 @@ def read_declared(pyproject: Path) -> Declared:
     return decl
 
 
-def _lazy_nodes(tree: ast.Module) -> set[int]:
-    """The ids of import nodes that run lazily: inside a function or under TYPE_CHECKING."""
+def _import_ids(node: ast.AST) -> set[int]:
+    return {id(sub) for sub in ast.walk(node) if isinstance(sub, ast.Import | ast.ImportFrom)}
+
+
+def _lazy_nodes(tree: ast.Module) -> tuple[set[int], set[int]]:
+    """The ids of import nodes that run lazily, and of those that never run at all.
+
+    Lazy: inside a function, or under ``if TYPE_CHECKING:``. Never run: under
+    ``if TYPE_CHECKING:`` (read by type checkers only, so not a run-time dependency).
+    """
     lazy: set[int] = set()
-
-    def mark(node: ast.AST) -> None:
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Import | ast.ImportFrom):
-                lazy.add(id(sub))
-
+    typing_only: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-            mark(node)
+            lazy |= _import_ids(node)
         elif isinstance(node, ast.If):
             test = node.test
             name = test.id if isinstance(test, ast.Name) else getattr(test, "attr", None)
             if name == "TYPE_CHECKING":
                 for stmt in node.body:
-                    mark(stmt)
-    return lazy
+                    typing_only |= _import_ids(stmt)
+    return lazy | typing_only, typing_only
 
 
 def _guarded_nodes(tree: ast.Module) -> set[int]:
@@ -157,7 +160,7 @@ def check_module(path: Path, owner: str, decl: Declared, rel: str) -> list[str]:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     except SyntaxError as exc:
         return [f"{rel}: does not parse: {exc}"]
-    lazy = _lazy_nodes(tree)
+    lazy, typing_only = _lazy_nodes(tree)
     guarded = _guarded_nodes(tree)
     problems: list[str] = []
     stdlib = sys.stdlib_module_names
@@ -184,7 +187,7 @@ def check_module(path: Path, owner: str, decl: Declared, rel: str) -> list[str]:
                         "extra"
                     )
             continue
-        if top in stdlib or top == "__future__":
+        if top in stdlib or top == "__future__" or id(node) in typing_only:
             continue
         if top in decl.third_required:
             continue

@@ -1,10 +1,189 @@
-"""aioloom.client: ClientSession, connectors, cookies, auth, proxies, TLS, tracing and
-client middlewares.
+"""aioloom.client: an asyncio HTTP/1.1 client with aiohttp's ``ClientSession`` API.
 
-The public names follow aiohttp 3.14. This distribution is under construction: the names
-it exports are listed in ``__all__``; nothing is exported before it works.
+Sessions, requests and streamed responses, a keep-alive connection pool with TLS, proxies and
+DNS caching, redirects, cookies (RFC 6265), Basic and Digest authentication, tracing and client
+middlewares. ``ws_connect`` needs the ``websocket`` extra and multipart form bodies the
+``multipart`` extra; both are imported only when used. Public names follow aiohttp 3.14.
 """
 
 from __future__ import annotations
 
-__all__: tuple[str, ...] = ()
+from ._connection import (
+    Connection,
+)
+from ._connector import (
+    BaseConnector,
+)
+from ._cookiejar import (
+    AbstractCookieJar,
+    CookieJar,
+    DummyCookieJar,
+)
+from ._digest import (
+    DigestAuthMiddleware,
+)
+from ._exceptions import (
+    ClientConnectionError,
+    ClientConnectionResetError,
+    ClientConnectorCertificateError,
+    ClientConnectorDNSError,
+    ClientConnectorError,
+    ClientConnectorSSLError,
+    ClientError,
+    ClientHttpProxyError,
+    ClientOSError,
+    ClientPayloadError,
+    ClientProxyConnectionError,
+    ClientResponseError,
+    ClientSSLError,
+    ConnectionTimeoutError,
+    ContentTypeError,
+    InvalidURL,
+    InvalidUrlClientError,
+    InvalidUrlRedirectClientError,
+    NonHttpUrlClientError,
+    NonHttpUrlRedirectClientError,
+    RedirectClientError,
+    ServerConnectionError,
+    ServerDisconnectedError,
+    ServerFingerprintMismatch,
+    ServerTimeoutError,
+    SocketTimeoutError,
+    TooManyRedirects,
+    UnixClientConnectorError,
+    WSMessageTypeError,
+    WSServerHandshakeError,
+)
+from ._fingerprint import (
+    Fingerprint,
+)
+from ._middleware import (
+    ClientHandlerType,
+    ClientMiddlewareType,
+)
+from ._reqrep_info import (
+    ConnectionKey,
+    RequestInfo,
+)
+from ._request import (
+    ClientRequest,
+)
+from ._resolver import (
+    AbstractResolver,
+    AsyncResolver,
+    DefaultResolver,
+    ResolveResult,
+    ThreadedResolver,
+)
+from ._response import (
+    ClientResponse,
+)
+from ._session import (
+    ClientSession,
+    request,
+)
+from ._tcp import (
+    AddrInfoType,
+    SocketFactoryType,
+    TCPConnector,
+    UnixConnector,
+)
+from ._timeouts import (
+    ClientTimeout,
+    ClientWSTimeout,
+)
+from ._tracing import (
+    TraceConfig,
+    TraceConnectionCreateEndParams,
+    TraceConnectionCreateStartParams,
+    TraceConnectionQueuedEndParams,
+    TraceConnectionQueuedStartParams,
+    TraceConnectionReuseconnParams,
+    TraceDnsCacheHitParams,
+    TraceDnsCacheMissParams,
+    TraceDnsResolveHostEndParams,
+    TraceDnsResolveHostStartParams,
+    TraceRequestChunkSentParams,
+    TraceRequestEndParams,
+    TraceRequestExceptionParams,
+    TraceRequestHeadersSentParams,
+    TraceRequestRedirectParams,
+    TraceRequestStartParams,
+    TraceResponseChunkReceivedParams,
+)
+
+__all__ = (
+    "AbstractCookieJar",
+    "AbstractResolver",
+    "AddrInfoType",
+    "AsyncResolver",
+    "BaseConnector",
+    "ClientConnectionError",
+    "ClientConnectionResetError",
+    "ClientConnectorCertificateError",
+    "ClientConnectorDNSError",
+    "ClientConnectorError",
+    "ClientConnectorSSLError",
+    "ClientError",
+    "ClientHandlerType",
+    "ClientHttpProxyError",
+    "ClientMiddlewareType",
+    "ClientOSError",
+    "ClientPayloadError",
+    "ClientProxyConnectionError",
+    "ClientRequest",
+    "ClientResponse",
+    "ClientResponseError",
+    "ClientSSLError",
+    "ClientSession",
+    "ClientTimeout",
+    "ClientWSTimeout",
+    "Connection",
+    "ConnectionKey",
+    "ConnectionTimeoutError",
+    "ContentTypeError",
+    "CookieJar",
+    "DefaultResolver",
+    "DigestAuthMiddleware",
+    "DummyCookieJar",
+    "Fingerprint",
+    "InvalidURL",
+    "InvalidUrlClientError",
+    "InvalidUrlRedirectClientError",
+    "NonHttpUrlClientError",
+    "NonHttpUrlRedirectClientError",
+    "RedirectClientError",
+    "RequestInfo",
+    "ResolveResult",
+    "ServerConnectionError",
+    "ServerDisconnectedError",
+    "ServerFingerprintMismatch",
+    "ServerTimeoutError",
+    "SocketFactoryType",
+    "SocketTimeoutError",
+    "TCPConnector",
+    "ThreadedResolver",
+    "TooManyRedirects",
+    "TraceConfig",
+    "TraceConnectionCreateEndParams",
+    "TraceConnectionCreateStartParams",
+    "TraceConnectionQueuedEndParams",
+    "TraceConnectionQueuedStartParams",
+    "TraceConnectionReuseconnParams",
+    "TraceDnsCacheHitParams",
+    "TraceDnsCacheMissParams",
+    "TraceDnsResolveHostEndParams",
+    "TraceDnsResolveHostStartParams",
+    "TraceRequestChunkSentParams",
+    "TraceRequestEndParams",
+    "TraceRequestExceptionParams",
+    "TraceRequestHeadersSentParams",
+    "TraceRequestRedirectParams",
+    "TraceRequestStartParams",
+    "TraceResponseChunkReceivedParams",
+    "UnixClientConnectorError",
+    "UnixConnector",
+    "WSMessageTypeError",
+    "WSServerHandshakeError",
+    "request",
+)

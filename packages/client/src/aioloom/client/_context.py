@@ -1,0 +1,84 @@
+"""The objects ``session.get(...)`` and ``request(...)`` return.
+
+:class:`_RequestContextManager` is both awaitable (``resp = await session.get(url)``) and an
+async context manager that releases the response on exit (``async with session.get(url)
+as resp``). :class:`_SessionRequestContextManager` does the same for the module-level
+``request()`` and also closes the one-off session it made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine, Generator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._response import ClientResponse
+    from ._session import ClientSession
+
+__all__ = ("_RequestContextManager", "_SessionRequestContextManager")
+
+
+class _RequestContextManager(Coroutine[Any, Any, "ClientResponse"]):
+    """Awaitable, and an async context manager releasing the response on exit."""
+
+    __slots__ = ("_coro", "_resp")
+
+    def __init__(self, coro: Coroutine[Any, Any, ClientResponse]) -> None:
+        self._coro = coro
+        self._resp: ClientResponse | None = None
+
+    def send(self, arg: None) -> Any:
+        return self._coro.send(arg)
+
+    def throw(self, *args: Any) -> Any:
+        return self._coro.throw(*args)
+
+    def close(self) -> None:
+        self._coro.close()
+
+    def __await__(self) -> Generator[Any, None, ClientResponse]:
+        return self._coro.__await__()
+
+    async def __aenter__(self) -> ClientResponse:
+        self._resp = await self._coro
+        return await self._resp.__aenter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._resp is not None
+        await self._resp.__aexit__(exc_type, exc, tb)
+
+
+class _SessionRequestContextManager:
+    """The response of a one-off session, in ``async with``; the session closes on exit."""
+
+    __slots__ = ("_coro", "_resp", "_session")
+
+    def __init__(self, coro: Coroutine[Any, Any, ClientResponse], session: ClientSession) -> None:
+        self._coro = coro
+        self._session = session
+        self._resp: ClientResponse | None = None
+
+    async def __aenter__(self) -> ClientResponse:
+        try:
+            self._resp = await self._coro
+        except BaseException:
+            await self._session.close()
+            raise
+        return self._resp
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._resp is not None
+        self._resp.release()
+        await self._resp.wait_for_close()
+        await self._session.close()

@@ -1,0 +1,147 @@
+"""One request/response exchange on one connection: the innermost handler of a request.
+
+:class:`Exchange` is what the middleware chain finally calls with a :class:`ClientRequest`:
+it gets a connection from the connector, prepares the connection's protocol for the
+response (limits, timeouts, decoding), writes the request (:func:`send_request`) and reads
+the response head (``ClientResponse.start``). Any failure on the way closes the connection.
+
+A pooled connection can die while idle (the server closed it) without the client having
+noticed yet; the request then fails before any byte of a response arrived. Such a request
+is sent once more, on a fresh connection, when its method is idempotent (RFC 9110 §9.2.2)
+and its body can be sent again; the other idle connections of that key are dropped first,
+since they are as old.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Final, TypedDict
+
+from aioloom.http import hdrs
+
+from ._exceptions import ClientOSError, ConnectionTimeoutError, ServerDisconnectedError
+from ._sender import send_request
+
+if TYPE_CHECKING:
+    from ._request import ClientRequest
+    from ._response import ClientResponse
+    from ._session import ClientSession
+    from ._timeouts import ClientTimeout, TimerContext
+    from ._tracer import _Tracer
+
+__all__ = ("Exchange", "HopSettings")
+
+# RFC 9110 §9.2.2: methods that may be repeated without changing the outcome.
+IDEMPOTENT: Final = frozenset(
+    {
+        hdrs.METH_GET,
+        hdrs.METH_HEAD,
+        hdrs.METH_OPTIONS,
+        hdrs.METH_TRACE,
+        hdrs.METH_PUT,
+        hdrs.METH_DELETE,
+    }
+)
+
+
+class HopSettings(TypedDict):
+    """The per-request response settings, the same for every hop."""
+
+    read_until_eof: bool
+    auto_decompress: bool
+    read_bufsize: int
+    max_line_size: int
+    max_field_size: int
+    max_headers: int
+
+
+class _StalePooledConnection(Exception):
+    """A reused connection died before the response: the request may be sent again."""
+
+
+class Exchange:
+    """The innermost handler of one session request (a ``ClientHandlerType``).
+
+    Args:
+        session: the session (its connector and loop).
+        timeout: the request's timeouts (``connect``, ``sock_connect``, ``sock_read``).
+        timer: the request's total deadline, or None.
+        tracer: the request's tracer.
+        settings: the response settings.
+    """
+
+    __slots__ = ("_session", "_settings", "_timeout", "_timer", "_tracer")
+
+    def __init__(
+        self,
+        session: ClientSession,
+        timeout: ClientTimeout,
+        timer: TimerContext | None,
+        tracer: _Tracer,
+        settings: HopSettings,
+    ) -> None:
+        self._session = session
+        self._timeout = timeout
+        self._timer = timer
+        self._tracer = tracer
+        self._settings = settings
+
+    async def __call__(self, req: ClientRequest) -> ClientResponse:
+        """Connect, send ``req`` and read its response head.
+
+        Raises:
+            ConnectionTimeoutError: no connection within ``connect`` / ``sock_connect``.
+            ClientConnectorError: the connection could not be opened (and subclasses).
+            ClientResponseError, ServerDisconnectedError, ClientOSError: see the response.
+        """
+        try:
+            return await self._send_once(req, may_retry=True)
+        except _StalePooledConnection:
+            connector = self._session.connector
+            if connector is not None:
+                connector._drop_idle(req.connection_key)
+        return await self._send_once(req, may_retry=False)
+
+    async def _send_once(self, req: ClientRequest, *, may_retry: bool) -> ClientResponse:
+        session = self._session
+        connector = session.connector
+        if connector is None:
+            raise RuntimeError("Session is closed")
+        timeout = self._timeout
+        try:
+            conn = await connector.connect(req, traces=self._tracer, timeout=timeout)
+        except asyncio.TimeoutError as exc:
+            raise ConnectionTimeoutError(f"Connection timeout to host {req.url}") from exc
+        protocol = conn.protocol
+        assert protocol is not None
+        try:
+            protocol.set_response_params(
+                method=req.method,
+                timer=self._timer,
+                read_timeout=timeout.sock_read,
+                timeout_ceil_threshold=connector._timeout_ceil_threshold,
+                **self._settings,
+            )
+            resp = await send_request(
+                req,
+                conn,
+                loop=session._loop,
+                force_close=connector.force_close,
+                timer=self._timer,
+                tracer=self._tracer,
+                session=session,
+            )
+            try:
+                await resp.start(conn)
+            except BaseException:
+                resp.close()
+                raise
+        except (ServerDisconnectedError, ClientOSError) as exc:
+            conn.close()
+            if may_retry and conn.reused and req.method in IDEMPOTENT and req.body_reusable():
+                raise _StalePooledConnection(exc) from exc
+            raise
+        except BaseException:
+            conn.close()
+            raise
+        return resp

@@ -1,0 +1,694 @@
+"""Incoming requests: :class:`BaseRequest` (low-level server) and :class:`Request` (apps).
+
+A request wraps the parsed head (:class:`~aioloom.http.RawRequestMessage`), the body stream
+and the connection. Everything beyond the head's own fields is computed on first use and
+cached (``url``, ``query``, ``cookies``, ``forwarded``, the conditional headers...), so a
+handler pays only for what it reads. The constructor takes no socket: the ``protocol``
+is only asked for its ``transport`` (``get_extra_info("peername")``/``"sslcontext"``, read
+lazily; after a disconnect the protocol's remembered ``peername``/``ssl_context``), so a
+request is easy to build in tests, from a real unconnected protocol or a mock.
+
+Body access (``read``, ``text``, ``json``, ``post``) enforces ``client_max_size`` (1 MiB by
+default) while reading, with :class:`~aioloom.web.HTTPRequestEntityTooLarge` (413).
+``multipart()`` and multipart ``post()`` need the ``aioloom-web[multipart]`` extra, imported
+only when called.
+
+``Expect: 100-continue`` (RFC 9110 §10.1.1): the server answers ``100 Continue`` only when
+the handler first waits for body bytes, through :func:`default_expect_handler` (or the
+``expect_handler`` given to the server); a declared Content-Length over
+``client_max_size`` gets 413 instead, and the body is never sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import warnings
+from collections.abc import Iterator, Mapping, MutableMapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast, overload
+
+from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
+from yarl import URL
+
+from aioloom.http import hdrs
+from aioloom.http._chainmap import ChainMapProxy
+from aioloom.http._cookies import parse_cookie_header
+from aioloom.http._dates import parse_http_date
+from aioloom.http._etag import ETag
+from aioloom.http._messages import HttpVersion, HttpVersion11, RawHeaders, RawRequestMessage
+from aioloom.http.aio._abc import AbstractStreamWriter
+from aioloom.http.aio._streams import EmptyStreamReader, StreamReader
+
+from ._conditional import parse_etag_list, parse_range
+from ._content_type import HeadersMixin
+from ._exceptions import (
+    HTTPExpectationFailed,
+    HTTPRequestEntityTooLarge,
+    HTTPUnsupportedMediaType,
+)
+from ._forwarded import parse_forwarded
+from ._keys import RequestKey
+from ._reify import reify
+from ._request_body import ExpectContinueReader
+from ._request_form import (
+    FileField,
+    multipart_reader_class,
+    read_multipart,
+    read_urlencoded,
+)
+from ._typedefs import JSONDecoder, LooseHeaders, StrOrURL
+
+if TYPE_CHECKING:
+    from ._protocol import RequestHandler
+    from ._stream_response import StreamResponse
+
+__all__ = ("BaseRequest", "FileField", "Request", "default_expect_handler")
+
+_T = TypeVar("_T")
+
+DEFAULT_CLIENT_MAX_SIZE: Final = 2**20
+"""aiohttp's default ``client_max_size``: 1 MiB of request body."""
+DEFAULT_CLIENT_MAX_FIELDS: Final = 1000
+"""aiohttp 3.14's default ``client_max_fields``: form fields ``post()`` accepts."""
+
+_SENTINEL: Final[Any] = object()
+
+
+async def default_expect_handler(request: BaseRequest) -> None:
+    """Answer ``Expect`` as aiohttp does (RFC 9110 §10.1.1).
+
+    For ``100-continue`` on HTTP/1.1 send ``100 Continue``, unless the declared
+    Content-Length is over ``client_max_size``; other expectations get 417. HTTP/1.0
+    requests are ignored (their Expect must be ignored).
+
+    Raises:
+        HTTPRequestEntityTooLarge: the declared body is too large (413).
+        HTTPExpectationFailed: an expectation other than 100-continue (417).
+    """
+    if request.version != HttpVersion11:
+        return
+    expect = request.headers.get(hdrs.EXPECT, "")
+    if expect.lower() != "100-continue":
+        raise HTTPExpectationFailed(text=f"Unknown Expect: {expect}")
+    max_size = request.client_max_size
+    length = request.content_length
+    if max_size and length is not None and length > max_size:
+        raise HTTPRequestEntityTooLarge(max_size=max_size, actual_size=length)
+    request._send_continue()
+
+
+class BaseRequest(MutableMapping[Any, Any], HeadersMixin):
+    """An HTTP request (aiohttp's ``BaseRequest``): what the low-level server hands over.
+
+    Args:
+        message: the parsed request head.
+        payload: the body stream (``EMPTY_PAYLOAD`` when there is no body).
+        protocol: the connection's :class:`~aioloom.web.RequestHandler`.
+        payload_writer: the writer the response goes out through.
+        task: the task running the handler.
+        loop: the event loop.
+        client_max_size: the largest body ``read()``/``post()`` accept (0: no limit).
+        client_max_fields: the most fields ``post()`` accepts (0: no limit).
+        state: the initial mapping contents (``clone`` copies them).
+        scheme: overrides the scheme (``http``/``https``).
+        host: overrides the host.
+        remote: overrides the client address.
+
+    It is a mutable mapping for sharing data between middlewares and handlers;
+    :class:`~aioloom.web.RequestKey` keys are typed.
+    """
+
+    POST_METHODS: Final = frozenset(
+        {hdrs.METH_PATCH, hdrs.METH_POST, hdrs.METH_PUT, hdrs.METH_TRACE, hdrs.METH_DELETE}
+    )
+
+    _has_prepare_hook: bool = False  # True when a subclass overrides _prepare_hook
+    _read_bytes: bytes | None = None
+    _post: MultiDictProxy[str | bytes | FileField] | None = None
+    _disconnection_waiters: set[asyncio.Future[None]] | None = None
+
+    def __init__(
+        self,
+        message: RawRequestMessage,
+        payload: StreamReader,
+        protocol: RequestHandler,
+        payload_writer: AbstractStreamWriter,
+        task: asyncio.Task[None],
+        loop: asyncio.AbstractEventLoop,
+        *,
+        client_max_size: int = DEFAULT_CLIENT_MAX_SIZE,
+        client_max_fields: int = DEFAULT_CLIENT_MAX_FIELDS,
+        state: dict[Any, Any] | None = None,
+        scheme: str | None = None,
+        host: str | None = None,
+        remote: str | None = None,
+    ) -> None:
+        self._message = message
+        self._protocol = protocol
+        self._payload_writer = payload_writer
+        self._payload = payload
+        self._headers: CIMultiDictProxy[str] = message.headers
+        self._method = message.method
+        self._version = message.version
+        self._task = task
+        self._loop = loop
+        self._client_max_size = client_max_size
+        self._client_max_fields = client_max_fields
+        self._state: dict[Any, Any] = {} if state is None else state
+        url = message.url
+        if url.absolute:  # absolute-form request-target (RFC 9112 §3.2.2)
+            if scheme is not None:
+                url = url.with_scheme(scheme)
+            if host is not None:
+                url = url.with_host(host)
+            self.__dict__["url"] = url
+            self._rel_url = url.relative()
+        else:
+            self._rel_url = url
+        if scheme is not None:
+            self.__dict__["scheme"] = scheme
+        if host is not None:
+            self.__dict__["host"] = host
+        if remote is not None:
+            self.__dict__["remote"] = remote
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Responses skip awaiting the hook when it is the empty one (the common case).
+        cls._has_prepare_hook = cls._prepare_hook is not BaseRequest._prepare_hook
+
+    def clone(
+        self,
+        *,
+        method: str = _SENTINEL,
+        rel_url: StrOrURL = _SENTINEL,
+        headers: LooseHeaders = _SENTINEL,
+        scheme: str = _SENTINEL,
+        host: str = _SENTINEL,
+        remote: str = _SENTINEL,
+        client_max_size: int = _SENTINEL,
+        client_max_fields: int = _SENTINEL,
+    ) -> BaseRequest:
+        """Return a copy with some attributes replaced (state is copied, body shared).
+
+        Raises:
+            RuntimeError: the body was already read.
+        """
+        if self._read_bytes:
+            raise RuntimeError("Cannot clone request after reading its content")
+        changes: dict[str, Any] = {}
+        if method is not _SENTINEL:
+            changes["method"] = method
+        if rel_url is not _SENTINEL:
+            new_url = URL(rel_url)
+            changes["url"] = new_url
+            changes["path"] = str(new_url)
+        if headers is not _SENTINEL:
+            new_headers = CIMultiDictProxy(CIMultiDict(headers))
+            changes["headers"] = new_headers
+            changes["raw_headers"] = tuple(
+                (k.encode("utf-8"), v.encode("utf-8")) for k, v in new_headers.items()
+            )
+        message = self._message._replace(**changes)
+        overrides: dict[str, str] = {}
+        for name, value in (("scheme", scheme), ("host", host), ("remote", remote)):
+            if value is not _SENTINEL:
+                overrides[name] = value
+        if client_max_size is _SENTINEL:
+            client_max_size = self._client_max_size
+        if client_max_fields is _SENTINEL:
+            client_max_fields = self._client_max_fields
+        clone = self.__class__(
+            message,
+            self._payload,
+            self._protocol,
+            self._payload_writer,
+            self._task,
+            self._loop,
+            client_max_size=client_max_size,
+            client_max_fields=client_max_fields,
+            state=self._state.copy(),
+            **overrides,
+        )
+        payload = self._payload
+        if isinstance(payload, ExpectContinueReader) and payload.expect_request is self:
+            payload.expect_request = clone  # the clone's client_max_size applies
+        return clone
+
+    # -- the connection -----------------------------------------------------------------
+
+    @property
+    def task(self) -> asyncio.Task[None]:
+        """The task running the handler."""
+        return self._task
+
+    @property
+    def protocol(self) -> RequestHandler:
+        """The connection's protocol."""
+        return self._protocol
+
+    @property
+    def transport(self) -> asyncio.Transport | None:
+        """The connection's transport (None once closed)."""
+        return self._protocol.transport
+
+    @property
+    def writer(self) -> AbstractStreamWriter:
+        """The writer the response goes out through."""
+        return self._payload_writer
+
+    @property
+    def client_max_size(self) -> int:
+        """The largest body the read methods accept, in bytes."""
+        return self._client_max_size
+
+    @property
+    def client_max_fields(self) -> int:
+        """The most form fields ``post()`` accepts."""
+        return self._client_max_fields
+
+    @property
+    def message(self) -> RawRequestMessage:
+        """The parsed request head."""
+        return self._message
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop (deprecated, as in aiohttp)."""
+        warnings.warn("request.loop property is deprecated", DeprecationWarning, stacklevel=2)
+        return self._loop
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """Read ``name`` from the transport's extra info (``default`` when closed)."""
+        transport = self._protocol.transport
+        if transport is None:
+            return default
+        return transport.get_extra_info(name, default)
+
+    # -- the head ---------------------------------------------------------------------------
+
+    @property
+    def method(self) -> str:
+        """The request method, e.g. ``"GET"``."""
+        return self._method
+
+    @property
+    def version(self) -> HttpVersion:
+        """The HTTP version, ``HttpVersion(1, 1)`` or ``HttpVersion(1, 0)``."""
+        return self._version
+
+    @property
+    def rel_url(self) -> URL:
+        """The request-target as a relative URL (path, query, fragment)."""
+        return self._rel_url
+
+    @property
+    def headers(self) -> CIMultiDictProxy[str]:
+        """The request headers (case-insensitive, read-only)."""
+        return self._headers
+
+    @property
+    def raw_headers(self) -> RawHeaders:
+        """The headers as ``(name, value)`` byte pairs, as received."""
+        return self._message.raw_headers
+
+    @property
+    def raw_path(self) -> str:
+        """The request-target as received (may be percent-encoded)."""
+        return self._message.path
+
+    @property
+    def keep_alive(self) -> bool:
+        """True when the client allows the connection to stay open (RFC 9112 §9.3)."""
+        return not self._message.should_close
+
+    def _transport_info(self, name: str, cached: str) -> Any:
+        # The transport when connected (mocked protocols provide one); after the
+        # connection is gone, what the protocol remembered of it.
+        transport = self._protocol.transport
+        if transport is not None:
+            return transport.get_extra_info(name)
+        return getattr(self._protocol, cached, None)
+
+    @reify
+    def scheme(self) -> str:
+        """``"https"`` over TLS, else ``"http"`` (or the value given to ``clone``)."""
+        return "https" if self._transport_info("sslcontext", "ssl_context") else "http"
+
+    @reify
+    def secure(self) -> bool:
+        """True when the scheme is https."""
+        return self.scheme == "https"
+
+    @reify
+    def host(self) -> str:
+        """The Host header, else the server's FQDN (or the value given to ``clone``)."""
+        host = self._headers.get(hdrs.HOST)
+        return host if host is not None else socket.getfqdn()
+
+    @reify
+    def remote(self) -> str | None:
+        """The client's address (IP for TCP), or the value given to ``clone``."""
+        peername = self._transport_info("peername", "peername")
+        if peername is None:
+            return None
+        if isinstance(peername, (list, tuple)):
+            return str(peername[0])
+        return str(peername)
+
+    @reify
+    def url(self) -> URL:
+        """The absolute URL: scheme, host and the request-target."""
+        return URL.build(scheme=self.scheme, authority=self.host).join(self._rel_url)
+
+    @reify
+    def path(self) -> str:
+        """The decoded path, e.g. ``/app/blog``."""
+        return self._rel_url.path
+
+    @reify
+    def path_qs(self) -> str:
+        """The path with the query string, e.g. ``/app/blog?id=10``."""
+        return str(self._rel_url)
+
+    @reify
+    def query(self) -> MultiDictProxy[str]:
+        """The query string parameters."""
+        return self._rel_url.query
+
+    @reify
+    def query_string(self) -> str:
+        """The decoded query string, e.g. ``id=10``."""
+        return self._rel_url.query_string
+
+    @reify
+    def forwarded(self) -> tuple[Mapping[str, str], ...]:
+        """The parsed ``Forwarded`` headers (RFC 7239), one mapping per proxy."""
+        return parse_forwarded(self._headers.getall(hdrs.FORWARDED, ()))
+
+    @reify
+    def cookies(self) -> Mapping[str, str]:
+        """The cookies sent by the client (read-only)."""
+        return MappingProxyType(parse_cookie_header(self._headers.get(hdrs.COOKIE, "")))
+
+    @reify
+    def http_range(self) -> slice:
+        """The ``Range`` header as a slice (see :func:`._conditional.parse_range`).
+
+        Raises:
+            ValueError: the Range value is malformed.
+        """
+        return parse_range(self._headers.get(hdrs.RANGE))
+
+    @reify
+    def if_modified_since(self) -> datetime | None:
+        """If-Modified-Since as an aware datetime, or None (absent or invalid)."""
+        return parse_http_date(self._headers.get(hdrs.IF_MODIFIED_SINCE))
+
+    @reify
+    def if_unmodified_since(self) -> datetime | None:
+        """If-Unmodified-Since as an aware datetime, or None (absent or invalid)."""
+        return parse_http_date(self._headers.get(hdrs.IF_UNMODIFIED_SINCE))
+
+    @reify
+    def if_match(self) -> tuple[ETag, ...] | None:
+        """The entity tags of If-Match, or None."""
+        return parse_etag_list(self._headers.get(hdrs.IF_MATCH))
+
+    @reify
+    def if_none_match(self) -> tuple[ETag, ...] | None:
+        """The entity tags of If-None-Match, or None."""
+        return parse_etag_list(self._headers.get(hdrs.IF_NONE_MATCH))
+
+    @reify
+    def if_range(self) -> datetime | None:
+        """If-Range as an aware datetime, or None (absent, invalid or an entity tag)."""
+        return parse_http_date(self._headers.get(hdrs.IF_RANGE))
+
+    # -- the body ---------------------------------------------------------------------------
+
+    @property
+    def content(self) -> StreamReader:
+        """The body stream."""
+        return self._payload
+
+    @property
+    def body_exists(self) -> bool:
+        """True when the request has a body (even one already read)."""
+        return type(self._payload) is not EmptyStreamReader
+
+    @property
+    def can_read_body(self) -> bool:
+        """True while body bytes remain to be read."""
+        return not self._payload.at_eof()
+
+    @property
+    def has_body(self) -> bool:
+        """Deprecated alias of :attr:`can_read_body`."""
+        warnings.warn("Deprecated, use .can_read_body #2005", DeprecationWarning, stacklevel=2)
+        return not self._payload.at_eof()
+
+    async def release(self) -> None:
+        """Read and drop the rest of the body."""
+        while not self._payload.at_eof():
+            await self._payload.readany()
+
+    async def read(self) -> bytes:
+        """Read the whole body (kept: later calls return the same bytes).
+
+        Raises:
+            HTTPRequestEntityTooLarge: the body is larger than ``client_max_size``.
+        """
+        if self._read_bytes is None:
+            body = bytearray()
+            max_size = self._client_max_size
+            while True:
+                chunk = await self._payload.readany()
+                if not chunk:
+                    break
+                body += chunk
+                if max_size and len(body) > max_size:
+                    raise HTTPRequestEntityTooLarge(max_size=max_size, actual_size=len(body))
+            self._read_bytes = bytes(body)
+        return self._read_bytes
+
+    async def text(self) -> str:
+        """Read the body and decode it with the charset (UTF-8 by default).
+
+        Raises:
+            HTTPUnsupportedMediaType: the charset is unknown.
+        """
+        body = await self.read()
+        encoding = self.charset or "utf-8"
+        try:
+            return body.decode(encoding)
+        except LookupError as exc:
+            raise HTTPUnsupportedMediaType() from exc
+
+    async def json(self, *, loads: JSONDecoder = json.loads) -> Any:
+        """Read the body and decode it as JSON with ``loads``."""
+        return loads(await self.text())
+
+    async def multipart(self) -> Any:
+        """Return a ``MultipartReader`` over the body (needs the multipart extra).
+
+        Raises:
+            ModuleNotFoundError: aioloom-multipart is not installed (the message names
+                the pip command).
+        """
+        return multipart_reader_class()(self._headers, self._payload)
+
+    async def post(self) -> MultiDictProxy[str | bytes | FileField]:
+        """Read form fields from an urlencoded or multipart/form-data body (kept).
+
+        Other methods than POST, PUT, PATCH, TRACE and DELETE, and other content types,
+        give an empty multidict.
+
+        Raises:
+            HTTPRequestEntityTooLarge: the body is larger than ``client_max_size``.
+            HTTPUnsupportedMediaType: the charset is unknown.
+        """
+        if self._post is not None:
+            return self._post
+        out: MultiDict[str | bytes | FileField] = MultiDict()
+        if self._method in self.POST_METHODS:
+            raw_type = self._headers.get(hdrs.CONTENT_TYPE)
+            content_type = "" if raw_type is None else self.content_type
+            if content_type == "multipart/form-data":
+                multipart = await self.multipart()
+                max_size, max_fields = self._client_max_size, self._client_max_fields
+                await read_multipart(multipart, max_size, max_fields, out, self._loop)
+            elif content_type in ("", "application/x-www-form-urlencoded"):
+                charset = self.charset or "utf-8"
+                read_urlencoded(await self.read(), charset, self._client_max_fields, out)
+        self._post = MultiDictProxy(out)
+        return self._post
+
+    # -- mapping ----------------------------------------------------------------------------
+
+    @overload
+    def __getitem__(self, key: RequestKey[_T]) -> _T: ...
+
+    @overload
+    def __getitem__(self, key: str) -> Any: ...
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._state[key]
+
+    @overload
+    def __setitem__(self, key: RequestKey[_T], value: _T) -> None: ...
+
+    @overload
+    def __setitem__(self, key: str, value: Any) -> None: ...
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._state[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del self._state[key]
+
+    def __len__(self) -> int:
+        return len(self._state)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._state)
+
+    def __repr__(self) -> str:
+        path = self.path.encode("ascii", "backslashreplace").decode("ascii")
+        return f"<{self.__class__.__name__} {self._method} {path} >"
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return hash(id(self))
+
+    def __bool__(self) -> bool:
+        return True
+
+    # -- hooks for the server and the application ---------------------------------------------
+
+    async def _prepare_hook(self, response: StreamResponse) -> None:
+        """Called by ``response.prepare``; :class:`Request` runs ``on_response_prepare``."""
+
+    def _send_continue(self) -> None:
+        """Send ``100 Continue`` once, if the final head has not gone out yet."""
+        self._protocol.send_continue(self)
+
+    def _cancel(self, exc: BaseException) -> None:
+        """The client went away: fail body reads and wake ``wait_for_disconnection``."""
+        self._payload.set_exception(exc)
+        waiters = self._disconnection_waiters
+        if waiters:
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def _finish(self) -> None:
+        """The response is done: cancel waiters and close spooled upload files."""
+        waiters = self._disconnection_waiters
+        if waiters:
+            for waiter in waiters:
+                waiter.cancel()
+        if self._post is None:
+            return
+        for value in self._post.values():
+            if isinstance(value, FileField):
+                value.file.close()
+
+    async def wait_for_disconnection(self) -> None:
+        """Wait until the client disconnects (cancelled when the response is done)."""
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        if self._disconnection_waiters is None:
+            self._disconnection_waiters = set()
+        self._disconnection_waiters.add(waiter)
+        try:
+            await waiter
+        finally:
+            self._disconnection_waiters.discard(waiter)
+
+
+class _NoMatchInfo(dict[str, str]):
+    """The match info of a request no application routed: empty, no apps."""
+
+    apps: tuple[Any, ...] = ()
+    current_app: Any = None
+    route: Any = None
+    http_exception: Any = None
+
+    def __repr__(self) -> str:
+        return "<MatchInfo: no route>"
+
+
+_NO_MATCH_INFO: Final = _NoMatchInfo()
+
+
+class Request(BaseRequest, Generic[_T]):
+    """A request routed by an :class:`~aioloom.web.Application` (aiohttp's ``Request``).
+
+    The application layer sets ``_match_info`` (an ``AbstractMatchInfo``: the route's
+    match dict with ``apps`` and ``current_app``) after routing. Without it the request
+    still works: ``match_info`` is empty, ``app`` is None and ``config_dict`` is empty.
+    """
+
+    _match_info: Any = None
+
+    def clone(
+        self,
+        *,
+        method: str = _SENTINEL,
+        rel_url: StrOrURL = _SENTINEL,
+        headers: LooseHeaders = _SENTINEL,
+        scheme: str = _SENTINEL,
+        host: str = _SENTINEL,
+        remote: str = _SENTINEL,
+        client_max_size: int = _SENTINEL,
+        client_max_fields: int = _SENTINEL,
+    ) -> Request[_T]:
+        """Return a copy with some attributes replaced; the match info is kept."""
+        ret = super().clone(
+            method=method,
+            rel_url=rel_url,
+            headers=headers,
+            scheme=scheme,
+            host=host,
+            remote=remote,
+            client_max_size=client_max_size,
+            client_max_fields=client_max_fields,
+        )
+        new_ret = cast(Request[_T], ret)
+        new_ret._match_info = self._match_info
+        return new_ret
+
+    @property
+    def match_info(self) -> Any:
+        """The result of routing (an ``UrlMappingMatchInfo``); empty when not routed."""
+        match_info = self._match_info
+        return _NO_MATCH_INFO if match_info is None else match_info
+
+    @property
+    def app(self) -> Any:
+        """The application that routed the request, or None."""
+        match_info = self._match_info
+        return None if match_info is None else match_info.current_app
+
+    @property
+    def config_dict(self) -> ChainMapProxy[Any, Any]:
+        """The state of the current application and its parents, innermost first."""
+        match_info = self._match_info
+        if match_info is None:
+            return ChainMapProxy(())
+        apps = list(match_info.apps)
+        current = self.app
+        index = apps.index(current) if current in apps else len(apps) - 1
+        return ChainMapProxy(reversed(apps[: index + 1]))
+
+    async def _prepare_hook(self, response: StreamResponse) -> None:
+        match_info = self._match_info
+        if match_info is None:
+            return
+        for app in match_info.apps:
+            await app.on_response_prepare.send(self, response)

@@ -1,0 +1,567 @@
+"""Resources: the paths a router knows, and the routes (one per method) on each.
+
+* :class:`PlainResource`: a fixed path, matched by string equality (the router finds it by
+  dict lookup).
+* :class:`DynamicResource`: a path with variables, ``/users/{id}`` (one segment, anything
+  but ``/``) or ``/files/{path:.+}`` (a regex of your own); matched by a precompiled regex.
+* :class:`PrefixedSubAppResource`: everything under a prefix goes to a sub-application's
+  router; :class:`MatchedSubAppResource`: every request whose ``Host`` matches a
+  :class:`Domain` (or a wildcard :class:`MaskDomain`) goes to a sub-application.
+
+The static file resource lives in ``_static``. Route paths are written decoded
+(``/caf\\u00e9``, ``/a b``): they are matched against the request's ``path_safe`` form and
+percent-encoded when a URL is built, so ``url_for`` always gives a URL that resolves back to
+the same resource with the same variable values.
+"""
+
+from __future__ import annotations
+
+import abc
+import fnmatch
+import re
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Final
+
+from yarl import URL
+
+from aioloom.http import hdrs
+
+from ._exceptions import HTTPMethodNotAllowed
+from ._routing import (
+    NO_METHODS,
+    AbstractResource,
+    AbstractRoute,
+    ExpectHandler,
+    HandlerOrView,
+    InfoDict,
+    Resolve,
+    ResourceRoute,
+    UrlMappingMatchInfo,
+    quote_path,
+    quote_segment,
+    safe_form,
+    unquote_path_safe,
+)
+
+if TYPE_CHECKING:
+    from ._app import Application
+    from ._request import Request
+
+__all__ = (
+    "AbstractRuleMatching",
+    "DynamicResource",
+    "Domain",
+    "MaskDomain",
+    "MatchedSubAppResource",
+    "PlainResource",
+    "PrefixResource",
+    "PrefixedSubAppResource",
+    "Resource",
+)
+
+# A variable, with one level of nested braces allowed in its regex: {id:\d{3}}.
+ROUTE_RE: Final = re.compile(r"(\{[_a-zA-Z][^{}]*(?:\{[^{}]*\}[^{}]*)*\})")
+_VAR: Final = re.compile(r"\{(?P<var>[_a-zA-Z][_a-zA-Z0-9]*)\}")
+_VAR_WITH_RE: Final = re.compile(r"\{(?P<var>[_a-zA-Z][_a-zA-Z0-9]*):(?P<re>.+)\}")
+_SEGMENT: Final = r"[^/]+"
+# Regex features whose meaning changes when the pattern is one alternative of a larger
+# regex (group numbers shift, names collide): such resources are matched on their own.
+_NOT_COMBINABLE: Final = re.compile(r"\\[1-9]|\\g<|\(\?P[<=]|\(\?\(|\(\?[aiLmsux]+\)")
+
+
+def _check_prefix(prefix: str) -> None:
+    if not prefix.startswith("/") or prefix.endswith("/") or len(prefix) < 2:
+        raise ValueError(f"Bad prefix {prefix!r}: it starts with / and does not end with /")
+
+
+class Resource(AbstractResource):
+    """A path resource holding one route per method (or one for every method, ``*``)."""
+
+    def __init__(self, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self._routes: dict[str, ResourceRoute] = {}
+        self._any_route: ResourceRoute | None = None
+        self._allowed_methods: set[str] = set()
+        # Set by the router: told when a route is added (its matching plan changes).
+        self._on_change: Callable[[AbstractResource], None] | None = None
+
+    def add_route(
+        self,
+        method: str,
+        handler: HandlerOrView,
+        *,
+        expect_handler: ExpectHandler | None = None,
+    ) -> ResourceRoute:
+        """Register ``handler`` for ``method`` (``*``: any method) on this resource.
+
+        Raises:
+            RuntimeError: the method (or ``*``) already has a route here.
+        """
+        existing = self._routes.get(method.upper(), self._any_route)
+        if existing is not None:
+            raise RuntimeError(
+                "Added route will never be executed, "
+                f"method {existing.method} is already registered"
+            )
+        route = ResourceRoute(method, handler, self, expect_handler=expect_handler)
+        self.register_route(route)
+        return route
+
+    def register_route(self, route: ResourceRoute) -> None:
+        """Add an already built route.
+
+        Raises:
+            TypeError: ``route`` is not a :class:`ResourceRoute`.
+        """
+        if not isinstance(route, ResourceRoute):
+            raise TypeError(f"Instance of Route class is required, got {route!r}")
+        if route.method == hdrs.METH_ANY:
+            self._any_route = route
+        self._allowed_methods.add(route.method)
+        self._routes[route.method] = route
+        if self._on_change is not None:
+            self._on_change(self)
+
+    async def resolve(self, request: Request[Any]) -> Resolve:
+        """Match the request's path, then pick the route of its method."""
+        return self._resolve_path(request.rel_url.path_safe, request.method)
+
+    def _resolve_path(self, path: str, method: str) -> Resolve:
+        """The synchronous body of :meth:`resolve` (the router calls it directly)."""
+        match_dict = self._match(path)
+        if match_dict is None:
+            return None, NO_METHODS
+        route = self._routes.get(method, self._any_route)
+        if route is None:
+            return None, self._allowed_methods
+        return UrlMappingMatchInfo(match_dict, route), self._allowed_methods
+
+    @abc.abstractmethod
+    def _match(self, path: str) -> dict[str, str] | None:
+        """The path's variables if ``path`` (``path_safe`` form) matches, else None."""
+
+    def __len__(self) -> int:
+        return len(self._routes)
+
+    def __iter__(self) -> Iterator[ResourceRoute]:
+        return iter(self._routes.values())
+
+
+class PlainResource(Resource):
+    """A resource with a fixed path.
+
+    Args:
+        path: the decoded path (``""`` is the root of a sub-application: its prefix).
+        name: the resource's name.
+    """
+
+    def __init__(self, path: str, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        if path and not path.startswith("/"):
+            raise ValueError("path should be started with / or be empty")
+        self._orig_path = path
+        self._path = path
+        self._safe_path = safe_form(path)
+
+    @property
+    def canonical(self) -> str:
+        """The path, percent-encoded."""
+        return quote_path(self._path)
+
+    def freeze(self) -> None:
+        """An empty path becomes ``/`` (after any sub-application prefix was added)."""
+        if not self._path:
+            self._path = "/"
+            self._safe_path = "/"
+
+    def add_prefix(self, prefix: str) -> None:
+        """Put a sub-application's prefix in front of the path."""
+        _check_prefix(prefix)
+        self._path = prefix + self._path
+        self._safe_path = safe_form(self._path)
+
+    def _match(self, path: str) -> dict[str, str] | None:
+        return {} if path == self._safe_path else None
+
+    def raw_match(self, path: str) -> bool:
+        """True when ``path`` is the path this resource was registered with."""
+        return self._orig_path == path
+
+    def _index_key(self) -> str | None:
+        return self._safe_path.rstrip("/") or "/"
+
+    def get_info(self) -> InfoDict:
+        """``{"path": ...}``."""
+        return {"path": self._path}
+
+    def url_for(self) -> URL:  # type: ignore[override]
+        """The resource's URL."""
+        return URL.build(path=quote_path(self._path or "/"), encoded=True)
+
+    def __repr__(self) -> str:
+        name = f"'{self.name}' " if self.name is not None else ""
+        return f"<PlainResource {name} {self._path}>"
+
+
+class DynamicResource(Resource):
+    """A resource whose path has variables: ``{name}`` or ``{name:regex}``.
+
+    ``{name}`` matches one path segment (no ``/``); ``{name:regex}`` matches ``regex``.
+    The values in the match info are decoded (an encoded ``%2F`` gives ``/``).
+
+    Args:
+        path: the decoded path pattern.
+        name: the resource's name.
+
+    Raises:
+        ValueError: a brace is misplaced, a variable repeats or the regex is invalid.
+    """
+
+    def __init__(self, path: str, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        if not path.startswith("/"):
+            raise ValueError("path should be started with /")
+        self._orig_path = path
+        self._parsed = _ParsedPattern(path)
+        self._prefix = ""
+        self._compile()
+
+    def _compile(self) -> None:
+        parsed = self._parsed
+        prefix = re.escape(safe_form(self._prefix))
+        source = prefix + parsed.regex
+        try:
+            self._pattern = re.compile(source)
+        except re.error as exc:
+            raise ValueError(f"Bad pattern '{source}': {exc}") from None
+        self._anonymous_source = prefix + parsed.anonymous
+        self._formatter = (quote_path(self._prefix) if self._prefix else "") + parsed.formatter
+        self._safe_canonical = safe_form(self._prefix) + parsed.canonical
+
+    @property
+    def canonical(self) -> str:
+        """The path with percent-encoded fixed parts, e.g. ``/users/{id}``."""
+        return self._formatter
+
+    @property
+    def combinable(self) -> bool:
+        """True when the regex keeps its meaning as one alternative of a larger regex."""
+        return self._parsed.combinable
+
+    @property
+    def anonymous_source(self) -> str:
+        """The full-match regex with unnamed groups (one alternative of the router's)."""
+        return self._anonymous_source
+
+    def add_prefix(self, prefix: str) -> None:
+        """Put a sub-application's prefix in front of the path."""
+        _check_prefix(prefix)
+        self._prefix = prefix + self._prefix
+        self._compile()
+
+    def _match(self, path: str) -> dict[str, str] | None:
+        match = self._pattern.fullmatch(path)
+        if match is None:
+            return None
+        return {key: unquote_path_safe(value) for key, value in match.groupdict().items()}
+
+    def raw_match(self, path: str) -> bool:
+        """True when ``path`` is the pattern this resource was registered with."""
+        return self._orig_path == path
+
+    def _index_key(self) -> str | None:
+        key = self._safe_canonical.partition("{")[0].rpartition("/")[0]
+        return key.rstrip("/") or "/"
+
+    def get_info(self) -> InfoDict:
+        """``{"formatter": ..., "pattern": ...}``."""
+        return {"formatter": self._formatter, "pattern": self._pattern}
+
+    def url_for(self, **parts: str) -> URL:
+        """Build the URL from the variables' decoded values.
+
+        A ``{name}`` value is one segment (its ``/`` is encoded as ``%2F``); a
+        ``{name:regex}`` value keeps ``/`` as separators.
+
+        Raises:
+            KeyError: a variable is missing.
+        """
+        segment_vars = self._parsed.segment_vars
+        quoted = {
+            key: quote_segment(value) if key in segment_vars else quote_path(value)
+            for key, value in parts.items()
+        }
+        return URL.build(path=self._formatter.format_map(quoted), encoded=True)
+
+    def __repr__(self) -> str:
+        name = f"'{self.name}' " if self.name is not None else ""
+        return f"<DynamicResource {name} {self._formatter}>"
+
+
+class _ParsedPattern:
+    """A route pattern split into the forms a :class:`DynamicResource` needs."""
+
+    __slots__ = ("anonymous", "canonical", "combinable", "formatter", "regex", "segment_vars")
+
+    def __init__(self, path: str) -> None:
+        regex: list[str] = []  # with a named group per variable
+        anonymous: list[str] = []  # the same, groups unnamed: for the combined regex
+        formatter: list[str] = []  # percent-encoded fixed parts, {var} for variables
+        canonical: list[str] = []  # path_safe fixed parts, {var} for variables
+        segment_vars: set[str] = set()
+        self.combinable = True
+        for part in ROUTE_RE.split(path):
+            match = _VAR.fullmatch(part)
+            if match is not None:
+                var, var_re = match.group("var"), _SEGMENT
+                segment_vars.add(var)
+            else:
+                match = _VAR_WITH_RE.fullmatch(part)
+                if match is None:
+                    if "{" in part or "}" in part:
+                        raise ValueError(f"Invalid path '{path}'['{part}']")
+                    literal = re.escape(safe_form(part))
+                    regex.append(literal)
+                    anonymous.append(literal)
+                    formatter.append(quote_path(part) if part else "")
+                    canonical.append(safe_form(part))
+                    continue
+                var, var_re = match.group("var"), match.group("re")
+                if _NOT_COMBINABLE.search(var_re) is not None:
+                    self.combinable = False
+            regex.append(f"(?P<{var}>{var_re})")
+            anonymous.append(f"(?:{var_re})")
+            formatter.append("{" + var + "}")
+            canonical.append("{" + var + "}")
+        self.regex = "".join(regex)
+        self.anonymous = "".join(anonymous)
+        self.formatter = "".join(formatter)
+        self.canonical = "".join(canonical)
+        self.segment_vars = frozenset(segment_vars)
+
+
+# -- prefixes and sub-applications --------------------------------------------------------------
+
+
+class PrefixResource(AbstractResource):
+    """A resource owning every path under a prefix.
+
+    Args:
+        prefix: the decoded prefix (starts with ``/``, does not end with it).
+        name: the resource's name.
+    """
+
+    def __init__(self, prefix: str, *, name: str | None = None) -> None:
+        if prefix and (not prefix.startswith("/") or (prefix != "/" and prefix.endswith("/"))):
+            raise ValueError(f"Bad prefix {prefix!r}")
+        super().__init__(name=name)
+        self._set_prefix(prefix)
+
+    def _set_prefix(self, prefix: str) -> None:
+        self._plain_prefix = prefix
+        self._prefix = quote_path(prefix) if prefix else ""
+        self._safe_prefix = safe_form(prefix)
+        self._safe_prefix2 = self._safe_prefix + "/"
+
+    @property
+    def canonical(self) -> str:
+        """The percent-encoded prefix."""
+        return self._prefix
+
+    def add_prefix(self, prefix: str) -> None:
+        """Put an outer sub-application's prefix in front."""
+        _check_prefix(prefix)
+        self._set_prefix(prefix + self._plain_prefix)
+
+    def _index_key(self) -> str | None:
+        return self._safe_prefix.rstrip("/") or "/"
+
+    def raw_match(self, prefix: str) -> bool:
+        """Prefix resources are never reused by ``add_resource``."""
+        return False
+
+
+class PrefixedSubAppResource(PrefixResource):
+    """Routes every path under ``prefix`` through ``app``'s router.
+
+    The sub-application's resources get the prefix too, so its ``url_for`` results
+    include it.
+    """
+
+    def __init__(self, prefix: str, app: Application) -> None:
+        super().__init__(prefix)
+        self._app = app
+        self._add_prefix_to_resources(prefix)
+
+    def add_prefix(self, prefix: str) -> None:
+        """Put an outer prefix in front of this one and of the sub-application's paths."""
+        super().add_prefix(prefix)
+        self._add_prefix_to_resources(prefix)
+
+    def _add_prefix_to_resources(self, prefix: str) -> None:
+        router = self._app.router
+        for resource in router.resources():
+            router.unindex_resource(resource)  # its index key changes with its path
+            resource.add_prefix(prefix)
+            router.index_resource(resource)
+
+    def url_for(self, *args: str, **kwargs: str) -> URL:
+        """Not available: name a resource of the sub-application instead.
+
+        Raises:
+            RuntimeError: always.
+        """
+        raise RuntimeError(".url_for() is not supported by sub-application root")
+
+    def get_info(self) -> InfoDict:
+        """``{"app": ..., "prefix": ...}``."""
+        return {"app": self._app, "prefix": self._prefix}
+
+    async def resolve(self, request: Request[Any]) -> Resolve:
+        """Resolve in the sub-application's router (its 404/405 is final)."""
+        match_info = await self._app.router.resolve(request)
+        match_info.add_app(self._app)
+        exc = match_info.http_exception
+        methods = exc.allowed_methods if isinstance(exc, HTTPMethodNotAllowed) else NO_METHODS
+        return match_info, methods
+
+    def __len__(self) -> int:
+        return len(self._app.router.routes())
+
+    def __iter__(self) -> Iterator[AbstractRoute]:
+        return iter(self._app.router.routes())
+
+    def __repr__(self) -> str:
+        return f"<PrefixedSubAppResource {self._prefix} -> {self._app!r}>"
+
+
+class AbstractRuleMatching(abc.ABC):
+    """A rule choosing the requests a :class:`MatchedSubAppResource` routes."""
+
+    @abc.abstractmethod
+    async def match(self, request: Request[Any]) -> bool:
+        """True when the request belongs to the sub-application."""
+
+    @abc.abstractmethod
+    def get_info(self) -> InfoDict:
+        """Information for introspection."""
+
+    @property
+    @abc.abstractmethod
+    def canonical(self) -> str:
+        """The rule as text."""
+
+
+class Domain(AbstractRuleMatching):
+    """Matches requests whose ``Host`` is the domain (and port, when not 80).
+
+    Args:
+        domain: e.g. ``example.com`` or ``example.com:8080``.
+
+    Raises:
+        TypeError: ``domain`` is not a str.
+        ValueError: the domain is empty, has a scheme or is not a valid host name.
+    """
+
+    re_part = re.compile(r"(?!-)[a-z\d-]{1,63}(?<!-)")
+
+    def __init__(self, domain: str) -> None:
+        super().__init__()
+        self._domain = self.validation(domain)
+
+    @property
+    def canonical(self) -> str:
+        """The normalised ``host[:port]``."""
+        return self._domain
+
+    def validation(self, domain: str) -> str:
+        """Normalise and check ``domain``: lower case, no trailing dot, port 80 dropped."""
+        if not isinstance(domain, str):
+            raise TypeError("Domain must be str")
+        domain = domain.rstrip(".").lower()
+        if not domain:
+            raise ValueError("Domain cannot be empty")
+        if "://" in domain:
+            raise ValueError("Scheme not supported")
+        try:
+            url = URL("http://" + domain)
+        except ValueError as exc:
+            raise ValueError("Domain not valid") from exc
+        host = url.raw_host
+        if not host or not all(self.re_part.fullmatch(x) for x in host.split(".")):
+            raise ValueError("Domain not valid")
+        if url.path not in ("", "/") or url.query_string or url.user is not None:
+            raise ValueError("Domain not valid")
+        if url.port == 80:
+            return host
+        return f"{host}:{url.port}"
+
+    async def match(self, request: Request[Any]) -> bool:
+        """Compare the request's Host header."""
+        host = request.headers.get(hdrs.HOST)
+        if not host:
+            return False
+        return self.match_domain(host)
+
+    def match_domain(self, host: str) -> bool:
+        """True when ``host`` (a Host header value) is this domain."""
+        return host.lower() == self._domain
+
+    def get_info(self) -> InfoDict:
+        """``{"domain": ...}``."""
+        return {"domain": self._domain}
+
+
+class MaskDomain(Domain):
+    """A domain with ``*`` wildcards, e.g. ``*.example.com`` (any subdomain, any depth)."""
+
+    re_part = re.compile(r"(?!-)[a-z\d*-]{1,63}(?<!-)")
+
+    def __init__(self, domain: str) -> None:
+        super().__init__(domain)
+        self._pattern = self._domain.replace(".", r"\.").replace("*", "[^:]*") + "(:.*)?"
+        host_mask, _, self._port = self._domain.partition(":")
+        self._mask = re.compile(fnmatch.translate(host_mask), re.IGNORECASE)
+
+    @property
+    def canonical(self) -> str:
+        """The rule as a regex source."""
+        return self._pattern
+
+    def match_domain(self, host: str) -> bool:
+        """True when ``host`` matches the mask (and the port, when the mask has one)."""
+        hostname, _, port = host.partition(":")
+        if self._port and port != self._port:
+            return False
+        return self._mask.match(hostname) is not None
+
+
+class MatchedSubAppResource(PrefixedSubAppResource):
+    """Routes the requests a rule (a :class:`Domain`) accepts through ``app``'s router."""
+
+    def __init__(self, rule: AbstractRuleMatching, app: Application) -> None:
+        AbstractResource.__init__(self)
+        self._set_prefix("")
+        self._app = app
+        self._rule = rule
+
+    @property
+    def canonical(self) -> str:
+        """The rule's text."""
+        return self._rule.canonical
+
+    def _index_key(self) -> str | None:
+        return None  # tried on every request, before the indexed resources
+
+    def get_info(self) -> InfoDict:
+        """``{"app": ..., "rule": ...}``."""
+        return {"app": self._app, "rule": self._rule}
+
+    async def resolve(self, request: Request[Any]) -> Resolve:
+        """Resolve in the sub-application's router when the rule matches."""
+        if not await self._rule.match(request):
+            return None, NO_METHODS
+        return await super().resolve(request)
+
+    def __repr__(self) -> str:
+        return f"<MatchedSubAppResource -> {self._app!r}>"
