@@ -36,8 +36,6 @@ __all__ = (
 MULTIPART_HINT: Final = (
     'multipart/form-data needs the multipart extra: pip install "aioloom-web[multipart]"'
 )
-# Files are spooled to a temporary file in pieces of this size.
-_FILE_CHUNK: Final = 2**16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,6 +112,23 @@ async def read_multipart(
             there are more than ``max_fields`` of them (0: no limit).
         ValueError: a field is itself multipart (needs a custom reader, as in aiohttp).
     """
+    try:
+        await _read_fields(multipart, max_size, max_fields, out, loop)
+    except BaseException:
+        # A refused or broken form: close the files already spooled before re-raising.
+        for value in out.values():
+            if isinstance(value, FileField):
+                value.file.close()
+        raise
+
+
+async def _read_fields(
+    multipart: Any,
+    max_size: int,
+    max_fields: int,
+    out: MultiDict[FormValue],
+    loop: asyncio.AbstractEventLoop,
+) -> None:
     total = 0
     field = await multipart.next()
     while field is not None:
@@ -125,16 +140,22 @@ async def read_multipart(
         if field.filename:
             value, size = await _spool_file(field, max_size, total, loop)
         else:
-            data: bytes = await field.read(decode=True)
+            # The size is checked piece by piece, so an oversized field is refused before
+            # it is held in memory whole.
+            data = bytearray()
+            async for piece in field.iter_decoded():
+                data += piece
+                if max_size and total + len(data) > max_size:
+                    raise HTTPRequestEntityTooLarge(
+                        max_size=max_size, actual_size=total + len(data)
+                    )
             size = len(data)
             field_ct = field.headers.get(hdrs.CONTENT_TYPE)
             if field_ct is None or field_ct.startswith("text/"):
                 value = data.decode(field.get_charset(default="utf-8"))
             else:
-                value = data
+                value = bytes(data)
         total += size
-        if max_size and total > max_size:
-            raise HTTPRequestEntityTooLarge(max_size=max_size, actual_size=total)
         out.add(field.name, value)
         field = await multipart.next()
 
@@ -147,14 +168,12 @@ async def _spool_file(
     tmp = await loop.run_in_executor(None, tempfile.TemporaryFile)
     size = 0
     try:
-        chunk = await field.read_chunk(size=_FILE_CHUNK)
-        while chunk:
-            chunk = field.decode(chunk)
+        # One decoder across the whole part: a gzip-encoded part may span many reads.
+        async for chunk in field.iter_decoded():
             size += len(chunk)
             if max_size and total + size > max_size:
                 raise HTTPRequestEntityTooLarge(max_size=max_size, actual_size=total + size)
             await loop.run_in_executor(None, tmp.write, chunk)
-            chunk = await field.read_chunk(size=_FILE_CHUNK)
         await loop.run_in_executor(None, tmp.seek, 0)
     except BaseException:
         tmp.close()
