@@ -8,6 +8,8 @@ middlewares. ``ws_connect`` needs the ``websocket`` extra and multipart form bod
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._connection import (
     Connection,
 )
@@ -111,6 +113,24 @@ from ._tracing import (
     TraceRequestStartParams,
     TraceResponseChunkReceivedParams,
 )
+from ._ws import ClientWebSocketResponse
+
+# aioloom.websocket names (WSMsgType, ...) are served lazily by ._ws, so that importing
+# this package never needs the websocket extra (PEP 562).
+if TYPE_CHECKING:
+    from aioloom.websocket import WebSocketError as WebSocketError
+    from aioloom.websocket import WSCloseCode as WSCloseCode
+    from aioloom.websocket import WSMessage as WSMessage
+    from aioloom.websocket import WSMsgType as WSMsgType
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("WSCloseCode", "WSMessage", "WSMsgType", "WebSocketError"):
+        from . import _ws
+
+        return getattr(_ws, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = (
     "AbstractCookieJar",
@@ -186,4 +206,5 @@ __all__ = (
     "WSMessageTypeError",
     "WSServerHandshakeError",
     "request",
+    "ClientWebSocketResponse",
 )

@@ -10,6 +10,8 @@ workers live in :mod:`aioloom.web.worker` (not imported here). Public names foll
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._app import (
     Application,
     CleanupError,
@@ -173,6 +175,23 @@ from ._view import (
     AbstractView,
     View,
 )
+from ._ws import WebSocketReady, WebSocketResponse, shutdown_websockets
+
+# aioloom.websocket names (WSMsgType, ...) are served lazily by ._ws, so that importing
+# this package never needs the websocket extra (PEP 562).
+if TYPE_CHECKING:
+    from aioloom.websocket import WSCloseCode as WSCloseCode
+    from aioloom.websocket import WSMessage as WSMessage
+    from aioloom.websocket import WSMsgType as WSMsgType
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("WSCloseCode", "WSMessage", "WSMsgType"):
+        from . import _ws
+
+        return getattr(_ws, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = (
     "AbstractAccessLogger",
@@ -300,4 +319,7 @@ __all__ = (
     "run_app",
     "static",
     "view",
+    "WebSocketReady",
+    "WebSocketResponse",
+    "shutdown_websockets",
 )

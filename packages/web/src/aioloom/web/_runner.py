@@ -33,6 +33,7 @@ from yarl import URL
 from ._app import Application
 from ._log import AbstractAccessLogger, AccessLogger
 from ._server import Server
+from ._ws import shutdown_websockets
 
 if TYPE_CHECKING:
     import os
@@ -380,6 +381,9 @@ class BaseRunner(ABC):
             # request, so they count as busy rather than idle.
             await asyncio.sleep(0)
             server.pre_shutdown()
+            # Open WebSockets get their closing handshake (1001, going away) while the
+            # connections still read input: after server.shutdown() they could not.
+            await shutdown_websockets(server.connections)
             await self.shutdown()
             if self.shutdown_callback is not None:
                 await self.shutdown_callback()
