@@ -54,11 +54,13 @@ class Outcome:
         status: ``"ok"``, ``"unavailable"`` or ``"error"``.
         rate: Operations per second when ``status`` is ``"ok"``.
         reason: Why there is no rate, otherwise empty.
+        side: Side figures the system recorded (``harness.record``), as (name, value).
     """
 
     status: str
     rate: float | None = None
     reason: str = ""
+    side: tuple[tuple[str, float], ...] = ()
 
 
 Results = dict[tuple[str, str], list[Outcome]]
@@ -78,6 +80,8 @@ class Row:
     rounds: int
     note: str
     missing: str = ""
+    # (name, median over rounds, maximum) of each side figure, in recording order.
+    side: tuple[tuple[str, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,11 @@ def _row(case: str, system: str, outcomes: list[Outcome], reference: list[Outcom
         # Several rounds usually fail for one reason: name the distinct ones once.
         reasons = list(dict.fromkeys(f"{o.status}: {o.reason}" for o in failed))
         note = f"{len(failed)}/{len(outcomes)} rounds " + "; ".join(reasons)
+    figures: dict[str, list[float]] = {}
+    for outcome in outcomes:
+        if outcome.status == "ok":
+            for name, value in outcome.side:
+                figures.setdefault(name, []).append(value)
     return Row(
         case=case,
         system=system,
@@ -128,6 +137,7 @@ def _row(case: str, system: str, outcomes: list[Outcome], reference: list[Outcom
         rounds=len(rates),
         note=note,
         missing="" if rates else (failed[0].status if failed else "no rounds"),
+        side=tuple((name, statistics.median(v), max(v)) for name, v in figures.items()),
     )
 
 
@@ -190,8 +200,20 @@ def text_table(benchmark: Benchmark, rows: Sequence[Row]) -> str:
         lines.append(
             "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
         )
+    lines += _side_figures(rows)
     lines += _notes(rows)
     return "\n".join(lines)
+
+
+def _side_figures(rows: Sequence[Row]) -> list[str]:
+    """One line per (case, system) that recorded side figures: median over rounds, and max."""
+    lines = [
+        f"- {row.case} / {row.system}: "
+        + "; ".join(f"{name} {median:.3g} (max {high:.3g})" for name, median, high in row.side)
+        for row in rows
+        if row.side
+    ]
+    return ["", "Side figures (median over rounds, max in brackets):", *lines] if lines else []
 
 
 def _notes(rows: Sequence[Row]) -> list[str]:
@@ -240,6 +262,7 @@ def markdown_section(benchmark: Benchmark, rows: Sequence[Row], info: RunInfo) -
         "| " + " | ".join(header) + " |",
         "|" + "|".join(["---", "---", "--:", "--:", "--:", "--:"]) + "|",
         *["| " + " | ".join(cells) + " |" for cells in body],
+        *_side_figures(rows),
         *_notes(rows),
         f"<!-- bench:{benchmark.name}:end -->",
     ]

@@ -6,6 +6,7 @@ the allocator's arenas, a warmed-up or fragmented heap). The worker pins itself
 to its first assigned core, runs the system and prints one result line::
 
     BENCH-RESULT {"status": "ok", "rate": 123456.7}
+    BENCH-RESULT {"status": "ok", "rate": 85.2, "side": {"peak RSS growth (MiB)": 0.4}}
     BENCH-RESULT {"status": "unavailable", "reason": "ModuleNotFoundError: ..."}
     BENCH-RESULT {"status": "error", "reason": "CheckFailed: ..."}
 
@@ -21,7 +22,7 @@ import json
 import sys
 import traceback
 
-from harness import Benchmark, CheckFailed, Context, Unavailable, pin
+from harness import Benchmark, CheckFailed, Context, Unavailable, pin, take_recorded
 
 RESULT_PREFIX = "BENCH-RESULT "
 
@@ -58,6 +59,7 @@ def _measure(args: argparse.Namespace) -> dict[str, object]:
     benchmark = load_benchmark(args.bench)
     case = benchmark.case(args.case)
     system = benchmark.system(args.system)
+    take_recorded()  # only this run's side figures are reported
     try:
         rate = system.run(case, ctx)
     except Unavailable as exc:
@@ -66,7 +68,11 @@ def _measure(args: argparse.Namespace) -> dict[str, object]:
         return {"status": "unavailable", "reason": _one_line(exc)}
     except CheckFailed as exc:
         return {"status": "error", "reason": _one_line(exc)}
-    return {"status": "ok", "rate": rate}
+    result: dict[str, object] = {"status": "ok", "rate": rate}
+    side = take_recorded()
+    if side:
+        result["side"] = side
+    return result
 
 
 def _one_line(exc: BaseException) -> str:

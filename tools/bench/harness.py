@@ -22,12 +22,14 @@ interpreter it was started with, the worker under the bench venv's.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import os
+import selectors
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 __all__ = (
@@ -42,6 +44,9 @@ __all__ = (
     "available_cores",
     "measure",
     "pin",
+    "record",
+    "serving",
+    "take_recorded",
     "spawn_pinned",
 )
 
@@ -249,6 +254,35 @@ def _time_batch(fn: Callable[[], object], number: int) -> float:
     return max(time.perf_counter() - start, 1e-9)
 
 
+# Side figures of the current measurement (see record()); the worker reads them once the
+# system's run() has returned. One measurement per process, so a module dict suffices.
+_SIDE_FIGURES: dict[str, float] = {}
+
+
+def record(name: str, value: float) -> None:
+    """Record a side figure of the current measurement, reported beside its rate.
+
+    A rate is one number; some benchmarks have a second figure worth reporting with
+    it (the peak RSS growth of a client while it streams a download). ``run.py``
+    gives its median over the rounds and its maximum, under the table.
+
+    Args:
+        name: What the figure is, unit included, e.g. ``"client peak RSS growth (MiB)"``.
+        value: The figure; recording a name again replaces it.
+    """
+    _SIDE_FIGURES[name] = float(value)
+
+
+def take_recorded() -> dict[str, float]:
+    """The side figures recorded since the last call, by name, in recording order.
+
+    The worker calls it before a system runs (to start clean) and after (to report).
+    """
+    figures = dict(_SIDE_FIGURES)
+    _SIDE_FIGURES.clear()
+    return figures
+
+
 def available_cores() -> list[int]:
     """The cores this process may run on, in ascending order."""
     if hasattr(os, "sched_getaffinity"):
@@ -319,3 +353,55 @@ def spawn_pinned(
         except ProcessLookupError:
             pass  # it already exited; the caller sees that from its return code
     return process
+
+
+# A helper server that has not said it is ready after this long is broken, not slow.
+SERVER_READY_TIMEOUT = 60.0
+
+
+@contextlib.contextmanager
+def serving(
+    argv: Sequence[str], core: int | None, *, env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """Run a helper server pinned to ``core`` for the duration of a ``with`` block.
+
+    The server must print one line on its stdout once it accepts connections (its
+    port, say) and nothing else there; its stderr goes to this process's stderr.
+    On leaving the block it is terminated (killed if it lingers).
+
+    Args:
+        argv: The server's command line.
+        core: Core to pin it to, e.g. ``ctx.core(1)``; None leaves it unpinned.
+        env: Its environment; defaults to this process's.
+
+    Yields:
+        The process and its ready line, stripped.
+
+    Raises:
+        RuntimeError: The server exited, or said nothing within ``SERVER_READY_TIMEOUT``.
+    """
+    process = spawn_pinned(argv, core, stdin=subprocess.DEVNULL, stderr=None, env=env)
+    try:
+        yield process, _ready_line(process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _ready_line(process: subprocess.Popen[bytes]) -> str:
+    """The first stdout line of ``process``, waiting at most ``SERVER_READY_TIMEOUT``."""
+    assert process.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        if not selector.select(SERVER_READY_TIMEOUT):
+            raise RuntimeError(f"{process.args!r} not ready after {SERVER_READY_TIMEOUT:g} s")
+    line = process.stdout.readline()
+    if not line:
+        raise RuntimeError(f"{process.args!r} exited with status {process.wait()} before ready")
+    return line.decode().strip()

@@ -110,10 +110,12 @@ def parse_result(stdout: str, stderr: str, returncode: int) -> _report.Outcome:
         if line.startswith(RESULT_PREFIX):
             data = json.loads(line[len(RESULT_PREFIX) :])
             rate = data.get("rate")
+            side = data.get("side") or {}
             return _report.Outcome(
                 status=str(data["status"]),
                 rate=float(rate) if rate is not None else None,
                 reason=str(data.get("reason", "")),
+                side=tuple((str(name), float(value)) for name, value in side.items()),
             )
     last = stderr.strip().splitlines()[-1:] or [f"exit status {returncode}"]
     return _report.Outcome("error", reason=f"worker died: {last[0]}")

@@ -130,6 +130,20 @@ def test_pin_none_leaves_affinity_alone() -> None:
     assert harness.available_cores() == before
 
 
+def test_serving_yields_the_ready_line_and_stops_the_server() -> None:
+    script = "import time; print('port 1234', flush=True); time.sleep(60)"
+    with harness.serving([sys.executable, "-c", script], None) as (process, line):
+        assert line == "port 1234"
+        assert process.poll() is None
+    assert process.returncode is not None
+
+
+def test_serving_a_server_that_dies_before_ready() -> None:
+    with pytest.raises(RuntimeError, match="exited with status 3"):
+        with harness.serving([sys.executable, "-c", "raise SystemExit(3)"], None):
+            pass
+
+
 def test_spawn_pinned_pins_the_child() -> None:
     core = harness.available_cores()[-1]
     # The child waits for a line on stdin, which comes once spawn_pinned has pinned it.
@@ -250,7 +264,7 @@ def test_parse_args_rejects(argv: list[str], capsys: pytest.CaptureFixture[str])
 
 
 def test_main_rejects_an_unknown_benchmark() -> None:
-    with pytest.raises(SystemExit, match="no benchmark 'nope'; known: parser"):
+    with pytest.raises(SystemExit, match="no benchmark 'nope'; known: .*parser"):
         run.main(["nope"])
 
 
@@ -266,6 +280,12 @@ def test_parse_result() -> None:
     assert run.parse_result(out, "", 0) == _report.Outcome("ok", 12.5)
     line = _worker.RESULT_PREFIX + json.dumps({"status": "unavailable", "reason": "no C"})
     assert run.parse_result(line, "", 0) == _report.Outcome("unavailable", None, "no C")
+
+
+def test_parse_result_reads_side_figures() -> None:
+    data = {"status": "ok", "rate": 3.0, "side": {"rss (MiB)": 1.5, "other": 2}}
+    outcome = run.parse_result(_worker.RESULT_PREFIX + json.dumps(data), "", 0)
+    assert outcome == _report.Outcome("ok", 3.0, side=(("rss (MiB)", 1.5), ("other", 2.0)))
 
 
 def test_parse_result_without_a_result_line_is_an_error() -> None:
@@ -356,6 +376,11 @@ def _fake_benchmark_module(monkeypatch: pytest.MonkeyPatch) -> None:
     def pinned(case: Case, ctx: Context) -> float:
         return float(len(harness.available_cores()))
 
+    def side(case: Case, ctx: Context) -> float:
+        harness.record("rss (MiB)", 1)
+        harness.record("rss (MiB)", 2.5)  # a name recorded again is replaced
+        return 7.0
+
     module = types.ModuleType("bench_fake")
     module.BENCHMARK = _benchmark(  # type: ignore[attr-defined]
         name="fake",
@@ -366,6 +391,7 @@ def _fake_benchmark_module(monkeypatch: pytest.MonkeyPatch) -> None:
             System("wrong", "", wrong),
             System("broken", "", broken),
             System("pinned", "", pinned),
+            System("side", "", side),
         ),
     )
     monkeypatch.setitem(sys.modules, "bench_fake", module)
@@ -390,6 +416,7 @@ def _run_worker(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any
         ),
         ("wrong", {"status": "error", "reason": "CheckFailed: 3 messages parsed, 1 expected"}),
         ("broken", {"status": "error", "reason": "ZeroDivisionError: division by zero"}),
+        ("side", {"status": "ok", "rate": 7.0, "side": {"rss (MiB)": 2.5}}),
     ],
 )
 def test_worker_outcomes(
@@ -513,6 +540,28 @@ def test_text_table() -> None:
     assert lines[4].split() == ["a", "only-b", "unavailable", "-", "-", "0"]
     assert lines[5] == ""  # a blank line between cases
     assert table.endswith("- only-b on a, b: 2/2 rounds unavailable: no module")
+
+
+def test_side_figures_median_and_max_under_the_table() -> None:
+    results: _report.Results = {
+        ("a", "ref"): [
+            _report.Outcome("ok", 10.0, side=(("rss (MiB)", 1.0),)),
+            _report.Outcome("ok", 10.0, side=(("rss (MiB)", 4.0),)),
+            _report.Outcome("ok", 10.0, side=(("rss (MiB)", 2.0),)),
+            _report.Outcome("error", None, "boom", side=(("rss (MiB)", 99.0),)),
+        ],
+        ("a", "fast"): _ok(20, 20, 20, 20),
+    }
+    rows = _report.summarize(_benchmark(), results)
+    assert rows[0].side == (("rss (MiB)", 2.0, 4.0),)  # failed rounds give no figure
+    assert rows[1].side == ()
+    expected = "- a / ref: rss (MiB) 2 (max 4)"
+    heading = "Side figures (median over rounds, max in brackets):"
+    # Under the table, before the failures.
+    lines = _report.text_table(_benchmark(), rows).splitlines()
+    assert lines[-5:-2] == [heading, expected, ""]
+    section = _report.markdown_section(_benchmark(), rows, _info())
+    assert f"{heading}\n{expected}\n\nNot measured:" in section
 
 
 def _info() -> _report.RunInfo:
