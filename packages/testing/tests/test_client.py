@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -164,3 +165,22 @@ def test_a_client_needs_a_running_loop(make_app: MakeApp) -> None:
 
 def test_pytest_does_not_collect_the_client() -> None:
     assert TestClient.__test__ is False
+
+
+async def test_ws_connect_echo_through_the_fixture(aioloom_client: Any) -> None:
+    """A WebSocket echo through TestClient.ws_connect against a real aioloom.web handler."""
+    from aioloom.web import Application, Request, WebSocketResponse
+
+    async def echo(request: Request) -> WebSocketResponse:
+        ws = WebSocketResponse()
+        await ws.prepare(request)
+        async for msg in ws:
+            await ws.send_str("echo:" + msg.data)
+        return ws
+
+    app = Application()
+    app.router.add_get("/ws", echo)
+    client = await aioloom_client(app)
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_str("ping")
+        assert await ws.receive_str() == "echo:ping"
