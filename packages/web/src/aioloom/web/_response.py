@@ -42,6 +42,8 @@ __all__ = (
 # aiohttp 3.14's default zlib_executor_size: a body larger than this is compressed in an
 # executor, so compressing a large body never holds the event loop.
 MAX_SYNC_CHUNK_SIZE: Final = 4096
+# The Content-Type of ``Response(text=...)`` without content_type or charset.
+_TEXT_PLAIN_UTF8: Final = "text/plain; charset=utf-8"
 
 
 class Response(StreamResponse):
@@ -84,6 +86,23 @@ class Response(StreamResponse):
         zlib_executor_size: int | None = MAX_SYNC_CHUNK_SIZE,
         zlib_executor: Executor | None = None,
     ) -> None:
+        if (
+            type(text) is str
+            and body is None
+            and headers is None
+            and content_type is None
+            and charset is None
+            and zlib_executor_size == MAX_SYNC_CHUNK_SIZE
+        ):
+            # The common ``Response(text=...)``: what the general path below computes for
+            # it, without its checks (none of them can fail here).
+            super().__init__(
+                status=status,
+                reason=reason,
+                _real_headers=CIMultiDict({hdrs.CONTENT_TYPE: _TEXT_PLAIN_UTF8}),
+            )
+            self._body = text.encode("utf-8")
+            return
         if body is not None and text is not None:
             raise ValueError("body and text are not allowed together")
         if headers is None:

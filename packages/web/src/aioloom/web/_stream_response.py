@@ -331,7 +331,9 @@ class StreamResponse(MutableMapping[Any, Any], HeadersMixin):
     @property
     def content_length(self) -> int | None:
         """Content-Length of the response, or None."""
-        return super().content_length
+        # HeadersMixin's getter, inlined: read once per response by the framing code.
+        value = self._headers.get(hdrs.CONTENT_LENGTH)
+        return None if value is None else int(value)
 
     @content_length.setter
     def content_length(self, value: int | None) -> None:
