@@ -911,3 +911,11 @@ def _morsel(
     for key, item in attributes.items():
         morsel[key] = item
     return morsel
+
+
+@pytest.mark.parametrize("digits", [20, 309, 4000])
+def test_huge_max_age_is_capped_not_a_crash(clock: FakeClock, digits: int) -> None:
+    """A hostile Max-Age of hundreds of digits once overflowed the float expiry time."""
+    jar = CookieJar()
+    jar.update_cookies(SimpleCookie(f"k=v; Max-Age={'9' * digits}"), URL("http://example.com/"))
+    assert "k" in jar.filter_cookies(URL("http://example.com/"))

@@ -14,6 +14,7 @@ import pytest
 from multidict import CIMultiDictProxy
 from yarl import URL
 
+from aioloom.http import _framing
 from aioloom.http._exceptions import (
     BadHttpMessage,
     BadHttpMethod,
@@ -359,6 +360,72 @@ def test_missing_host_in_http11(parse: Parse, req: object) -> None:
 
 def test_host_optional_in_http10(parse: Parse, req: object) -> None:
     assert "Host" not in only_head(parse, req, b"GET / HTTP/1.0\r\nX: y\r\n\r\n").headers
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b"a",
+        b"www.example.com",
+        b"example.com.",
+        b"example.com:8080",
+        b"example.com:",
+        b"127.0.0.1:80",
+        b"[::1]",
+        b"[::1]:8443",
+        b"[fe80::1%25eth0]",
+        b"xn--bcher-kva.example",
+        b"under_score.example",
+        b"a,b",  # reg-name allows sub-delims
+        b"",  # RFC 9110 §7.2: an empty Host when the target has no authority
+    ],
+)
+def test_valid_host_values(parse: Parse, req: object, value: bytes) -> None:
+    head = only_head(parse, req, b"GET / HTTP/1.1\r\nHost: " + value + b"\r\n\r\n")
+    assert head.headers["Host"] == value.decode()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b"a b",
+        b"a, b",
+        b"a\tb",
+        b"a/b",
+        b"a?b",
+        b"a#b",
+        b"user@example.com",
+        b"example.com:80x",
+        b"example.com:80:81",
+        b"example.com:-1",
+        b"::1",
+        b"[::1",
+        b"::1]",
+        b"a\\b",
+        b'"a"',
+        b"a<b>",
+        b"a{b}",
+        b"a|b",
+        b"a^b",
+        b"a`b",
+        b"caf\xc3\xa9.example",
+        b"example.com:\xd9\xa8\xd9\xa0",  # Arabic-Indic digits are not a port
+    ],
+)
+@pytest.mark.parametrize("version", [b"HTTP/1.1", b"HTTP/1.0"])
+def test_invalid_host_value(parse: Parse, req: object, value: bytes, version: bytes) -> None:
+    # RFC 9112 §3.2: a server MUST answer 400 to a Host field with an invalid value
+    # (RFC 9110 §7.2: Host = uri-host [ ":" port ]).
+    fails(parse, req, b"GET / " + version + b"\r\nHost: " + value + b"\r\n\r\n", InvalidHeader, 400)
+
+
+def test_valid_hosts_are_remembered_within_a_bound() -> None:
+    for i in range(1000):
+        HttpRequestParser().feed_data(b"GET / HTTP/1.1\r\nHost: h%d.example\r\n\r\n" % i)
+    assert len(_framing._valid_hosts) <= _framing._HOST_CACHE_SIZE
+    with pytest.raises(InvalidHeader):  # an invalid value is never remembered as valid
+        HttpRequestParser().feed_data(b"GET / HTTP/1.1\r\nHost: h 1\r\n\r\n")
+    assert "h 1" not in _framing._valid_hosts
 
 
 @pytest.mark.parametrize(

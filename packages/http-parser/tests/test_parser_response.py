@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 
 import pytest
@@ -163,6 +164,19 @@ def test_lax_reason_is_stripped(parse: Parse, lax_resp: object) -> None:
     assert msg.reason == "Fine"
 
 
+@pytest.mark.parametrize("lax", [True, False])
+def test_blank_run_inside_a_long_reason_stays_linear(lax: bool) -> None:
+    # A lazy reason followed by a blank run made the lax status-line regex quadratic: this
+    # 64 KiB line took tens of seconds (0.3 s at the default 8190-byte limit).
+    reason = b"x" + b" " * 65_000 + b"y"
+    parser = HttpResponseParser(lax=lax, max_line_size=2**17)
+    started = time.perf_counter()
+    events, _, _ = parser.feed_data(response(b"HTTP/1.1 200 " + reason, b"Content-Length: 0"))
+    assert time.perf_counter() - started < 1.0
+    assert isinstance(events[0], RawResponseMessage)
+    assert events[0].reason == reason.decode()
+
+
 # --- strict versus lax ------------------------------------------------------------------
 
 
@@ -172,6 +186,43 @@ def test_lf_only_line_endings(parse: Parse, strict_resp: object, lax_resp: objec
     out = parse(lax_resp, data)
     assert out.events[0].headers["X-A"] == "b"
     assert out.body == b"ok"
+
+
+def test_many_lf_only_heads_in_one_read_stay_linear() -> None:
+    # Finding the end of a lax head searched the whole rest of the buffer for LF CR LF
+    # before looking for LF LF: a read full of small LF-only responses (1xx, or tiny
+    # bodies) cost time quadratic in its size, about 10 s for this 640 KB one.
+    count = 40_000
+    parser = HttpResponseParser(lax=True)
+    started = time.perf_counter()
+    events, _, _ = parser.feed_data(b"HTTP/1.1 100 Continue\n\n" * count)
+    assert time.perf_counter() - started < 3.0
+    assert len(events) == 2 * count
+    assert all(isinstance(e, RawResponseMessage) for e in events[::2])
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (b"HTTP/1.1 200 OK\nA: b\n\n", b"HTTP/1.1 204 No\r\n\r\n"),
+        (b"HTTP/1.1 200 OK\nA: b\n\r\n", b"HTTP/1.1 204 No\n\n"),
+        (b"HTTP/1.1 200 OK\r\nA: b\r\n\r\n", b"HTTP/1.1 204 No\n\n"),
+        (b"HTTP/1.1 200 OK\r\nA: b\n\n", b"HTTP/1.1 204 No\n\r\n"),
+    ],
+)
+def test_lax_head_ends_at_the_first_empty_line(first: bytes, second: bytes) -> None:
+    # Ending the first head at a later empty line would make the second status line one of
+    # its field lines (InvalidHeader).
+    parser = HttpResponseParser(lax=True)
+    parser.method = "HEAD"
+    events, _, _ = parser.feed_data(first + second)
+    assert [e.code for e in events if isinstance(e, RawResponseMessage)] == [200, 204]
+    assert events[0].headers["A"] == "b"  # type: ignore[union-attr]
+
+
+def test_cr_cr_lf_does_not_end_a_lax_line() -> None:
+    with pytest.raises(InvalidHeader):
+        HttpResponseParser(lax=True).feed_data(b"HTTP/1.1 200 OK\r\nA: b\r\r\n\r\n")
 
 
 def test_mixed_line_endings(parse: Parse, lax_resp: object) -> None:

@@ -262,6 +262,26 @@ async def test_binary_headers() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("headers", "content_type"),
+    [
+        ({"X-Name": "a\r\nX-Injected: 1"}, None),
+        ({"X-Name": "a\nb"}, None),
+        ({"X-Name": "a\x00b"}, None),
+        ({"X-Na me": "a"}, None),
+        ({"X-Name:": "a"}, None),
+        (None, "text/plain\r\n\r\n--boundary"),
+    ],
+)
+async def test_binary_headers_refuse_injection(
+    headers: dict[str, str] | None, content_type: str | None
+) -> None:
+    # The part head must not let a value end its line (or the head) early.
+    p = BytesPayload(b"x", headers=headers, content_type=content_type)
+    with pytest.raises(ValueError):
+        p._binary_headers  # noqa: B018 - the property is the code under test
+
+
 # -- BytesPayload -----------------------------------------------------------------------------
 
 

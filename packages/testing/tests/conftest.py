@@ -85,12 +85,21 @@ def make_app() -> Callable[[], Application]:
     return build_app
 
 
+# Inner pytest runs load installed plugins through their entry points, as a user's run does;
+# these keep out the ones hatch's test environment adds that would change what is measured
+# (test order, reruns, parallelism) and pytest-asyncio, which has tests of its own.
+INNER_RUN_ARGS = (
+    "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:rerunfailures",
+    "-p", "no:xdist", "-p", "no:asyncio",
+)  # fmt: skip
+
+
 @pytest.fixture
 def run_pytest(pytester: pytest.Pytester) -> RunPytest:
     """Write ``source`` as a test module and run pytest on it in a subprocess."""
 
     def run(source: str, *args: str, name: str = "test_subject") -> pytest.RunResult:
         pytester.makepyfile(**{name: textwrap.dedent(source)})
-        return pytester.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider", *args)
+        return pytester.runpytest_subprocess("-W", "error", *INNER_RUN_ARGS, *args)
 
     return run

@@ -15,6 +15,12 @@ HAS_UVLOOP = importlib.util.find_spec("uvloop") is not None
 # A module that shadows uvloop in the subprocess (its directory comes first on sys.path).
 BLOCK_UVLOOP = "raise ImportError('uvloop is blocked for this test')\n"
 
+# Plugins hatch's test environment adds (order, reruns, parallelism, pytest-asyncio) stay out
+# of the inner runs that call pytester directly; run_pytest (conftest) does the same.
+_PLUGINS_OFF = (
+    "-p", "no:randomly", "-p", "no:rerunfailures", "-p", "no:xdist", "-p", "no:asyncio",
+)  # fmt: skip
+
 
 # -- running async tests and fixtures ------------------------------------------------------
 
@@ -306,7 +312,7 @@ def test_all_loops_means_the_installed_ones(
 def test_loop_names_come_from_the_ini_file(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\naioloom_loop = pyloop, pyloop\n")
     pytester.makepyfile(test_ini=LOOP_SOURCE)
-    result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(*_PLUGINS_OFF, "-v", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)  # repeats count once
     result.stdout.fnmatch_lines(["*::test_loop[[]pyloop[]] PASSED*"])
 
@@ -358,7 +364,9 @@ def test_a_conftest_loop_factory_is_used_as_is(pytester: pytest.Pytester) -> Non
             assert type(asyncio.get_running_loop()).__name__ == "ConftestLoop"
         """
     )
-    result = pytester.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider", "-v")
+    result = pytester.runpytest_subprocess(
+        *_PLUGINS_OFF, "-W", "error", "-p", "no:cacheprovider", "-v"
+    )
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*::test_uses_it PASSED*"])  # not parametrized
 
@@ -428,7 +436,7 @@ def test_the_timeout_comes_from_the_ini_file(pytester: pytest.Pytester) -> None:
             await asyncio.sleep(5)
         """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(*_PLUGINS_OFF, "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*did not finish within 0.2 s*"])
 
@@ -537,7 +545,7 @@ def test_an_unclosed_session_is_a_warning_when_warnings_are_shown(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makepyfile(test_leaky=LEAKY)
-    result = pytester.runpytest_subprocess("-W", "always::ResourceWarning")
+    result = pytester.runpytest_subprocess(*_PLUGINS_OFF, "-W", "always::ResourceWarning")
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines(["*ResourceWarning: Unclosed client session*"])
 
@@ -546,9 +554,11 @@ def test_fast_mode_skips_the_collection_pass(pytester: pytest.Pytester) -> None:
     # With automatic collection off, only the plugin's pass at loop teardown would find
     # the leak while the test is still the one running.
     pytester.makepyfile(test_leaky="import gc\ngc.disable()\n" + textwrap.dedent(LEAKY))
-    result = pytester.runpytest_subprocess("-W", "always::ResourceWarning", "--aioloom-fast")
+    result = pytester.runpytest_subprocess(
+        *_PLUGINS_OFF, "-W", "always::ResourceWarning", "--aioloom-fast"
+    )
     result.assert_outcomes(passed=1, warnings=0)
-    result = pytester.runpytest_subprocess("-W", "always::ResourceWarning")
+    result = pytester.runpytest_subprocess(*_PLUGINS_OFF, "-W", "always::ResourceWarning")
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines(["*test_leaky.py::test_leaks_a_session[[]pyloop[]]*"])
 

@@ -65,11 +65,17 @@ def test_zz_each_ran_once():
     assert runs == {"unmarked": 1, "marked": 1, "sync": 1}
 """
 
+# hatch's test environment adds plugins that reorder, rerun or parallelise tests; keep them
+# out of the inner runs (pytest-asyncio, the subject here, stays in).
+_OTHER_PLUGINS_OFF = (
+    "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:rerunfailures", "-p", "no:xdist",
+)  # fmt: skip
+
 
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     pytester.makepyfile(test_mixed=textwrap.dedent(MIXED))
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    return pytester.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider", "-v", *args)
+    return pytester.runpytest_subprocess("-W", "error", *_OTHER_PLUGINS_OFF, "-v", *args)
 
 
 def test_strict_mode_each_plugin_runs_its_own_tests(pytester: pytest.Pytester) -> None:
@@ -104,7 +110,8 @@ def test_disabling_pytest_asyncio_leaves_everything_to_aioloom(
         """
     )
     pytester.makeini("[pytest]\nmarkers =\n    asyncio: a marker with no plugin behind it\n")
-    result = pytester.runpytest_subprocess("-W", "error", "-p", "no:asyncio", "-v")
+    off = (*_OTHER_PLUGINS_OFF, "-p", "no:asyncio")
+    result = pytester.runpytest_subprocess("-W", "error", *off, "-v")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*::test_marked_but_alone[[]pyloop[]] PASSED*"])
 
@@ -130,5 +137,5 @@ def test_a_hanging_handler_in_a_pytest_asyncio_test_is_closed_at_teardown(
         """
     )
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    result = pytester.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-W", "error", *_OTHER_PLUGINS_OFF)
     result.assert_outcomes(passed=1)

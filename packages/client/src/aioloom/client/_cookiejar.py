@@ -163,7 +163,9 @@ def _expiry(morsel: Morsel[str], now: float) -> float | None:
             morsel["max-age"] = ""  # RFC 6265 §5.2.2: an invalid Max-Age is ignored
         else:
             # §5.2.2: delta <= 0 means "the earliest representable time": expired.
-            return min(now + delta, _MAX_EXPIRY) if delta > 0 else -math.inf
+            # The delta is capped before the addition: a Max-Age of hundreds of digits would
+            # otherwise overflow the float conversion (a hostile server's crash).
+            return min(now + min(delta, _MAX_EXPIRY), _MAX_EXPIRY) if delta > 0 else -math.inf
     expires: object = morsel.get("expires")
     if isinstance(expires, str) and expires:
         when = parse_cookie_date(expires)

@@ -18,6 +18,7 @@ __all__ = (
     "CTL_BYTES",
     "FIELD_LINE_RE",
     "FIELD_TEXT_BYTES",
+    "LAX_SECTION_END_RE",
     "LAX_VALUE_FORBIDDEN_RE",
     "REASON_FORBIDDEN_LAX_RE",
     "REASON_FORBIDDEN_RE",
@@ -52,6 +53,10 @@ FIELD_LINE_RE: Final = re.compile(
     rb"\n([" + TCHAR + rb"]+):[ \t]*((?:[^\r]*[^\r \t])?)[ \t]*\r(?=\n|\Z)"
 )
 
+# RFC 9112 §2.2 (a recipient MAY accept a bare LF as a line terminator): in lax mode a field
+# section ends at the LF of its last line followed by an empty line, LF or CR LF.
+LAX_SECTION_END_RE: Final = re.compile(rb"\n\r?\n")
+
 # RFC 9110 §5.5: field-value = *field-content; field-vchar = VCHAR / obs-text, with SP and
 # HTAB inside.  Strict mode forbids every other CTL; lax mode (aiohttp's lenient client,
 # llhttp "lenient headers") only NUL, CR and LF.
@@ -73,10 +78,10 @@ AUTHORITY_FORM_RE: Final = re.compile(
 STATUS_LINE_RE: Final = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: (.*))?", re.DOTALL)
 REASON_FORBIDDEN_RE: Final = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 # Lax (aiohttp's client): any blank run between the parts, and a reason with anything but
-# CR, LF and NUL; surrounding blanks are stripped.
-STATUS_LINE_LAX_RE: Final = re.compile(
-    rb"HTTP/1\.([01])[ \t]+([0-9]{3})(?:[ \t]+(.*?))?[ \t]*", re.DOTALL
-)
+# CR, LF and NUL; the caller strips the reason's trailing blanks.  The reason is greedy and
+# nothing follows it: a lazy reason followed by a blank run made fullmatch quadratic in a
+# run of blanks inside the reason (a hostile server could spend the client's CPU).
+STATUS_LINE_LAX_RE: Final = re.compile(rb"HTTP/1\.([01])[ \t]+([0-9]{3})(?:[ \t]+(.*))?", re.DOTALL)
 REASON_FORBIDDEN_LAX_RE: Final = re.compile(rb"[\x00\r\n]")
 
 # RFC 9112 §7.1: chunk-size = 1*HEXDIG.  Capped at 16 digits (2**64 - 1): a longer size can

@@ -30,8 +30,9 @@ _ETAGC = r"[\x21\x23-\x7e\x80-\xff]*"
 _ETAGC_RE = re.compile(_ETAGC)
 _ENTITY_TAG_RE = re.compile(f'(W/)?"({_ETAGC})"')
 # One list element at a time (RFC 9110 §5.6.1): an entity-tag or an empty element,
-# followed by OWS and a comma, or the end.
-_LIST_ELEMENT_RE = re.compile(f'[ \\t]*(?:(W/)?"({_ETAGC})")?[ \\t]*(?:,|\\Z)')
+# followed by OWS and a comma, or the end.  The OWS after the tag sits inside the optional
+# group: two OWS runs around an empty element made a failing match quadratic in its blanks.
+_LIST_ELEMENT_RE = re.compile(f'[ \\t]*(?:(W/)?"({_ETAGC})"[ \\t]*)?(?:,|\\Z)')
 
 
 @attrs.frozen(slots=True)

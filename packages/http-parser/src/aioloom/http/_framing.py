@@ -9,6 +9,7 @@ Content-Length syntax, Transfer-Encoding shapes that enable request smuggling).
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from multidict import CIMultiDictProxy, istr
@@ -53,6 +54,20 @@ _SINGLETONS: Final = tuple(
     )
 )
 
+# RFC 9110 §7.2: Host = uri-host [ ":" port ]; RFC 3986 §3.2.2-3: uri-host = IP-literal /
+# IPv4address / reg-name (unreserved / pct-encoded / sub-delims, possibly empty), port =
+# *DIGIT.  ASCII only: a str pattern's [0-9] and [A-Za-z] match no other digits or letters.
+_HOST_RE: Final = re.compile(
+    r"(?:\[[0-9A-Za-z\-._~!$&'()*+,;=:%]+\]|[0-9A-Za-z\-._~!$&'()*+,;=%]*)(?::[0-9]*)?"
+)
+# The few Host values a server sees repeat on every request: the valid ones are remembered,
+# so the usual check is one set lookup.  Bounded like the start-line caches: emptied when
+# full, at most _HOST_CACHE_SIZE values of at most _HOST_CACHEABLE characters (a DNS name,
+# RFC 1035 §2.3.4: 255 octets, plus a port).
+_HOST_CACHE_SIZE: Final = 256
+_HOST_CACHEABLE: Final = 262
+_valid_hosts: set[str] = set()
+
 # Upgrade protocols a request may switch to in the parser (aiohttp's pure-Python parser:
 # "websocket" and "tcp").  For any other protocol the server cannot agree to switch, so
 # the connection stays HTTP/1.1 and the parser carries on (RFC 9110 §7.8).
@@ -95,11 +110,16 @@ def request_framing(headers: CIMultiDictProxy[str], version: HttpVersion, method
         BadHttpMessage: a repeated singleton field, a missing Host in HTTP/1.1 (RFC 9112
             §3.2), Content-Length with Transfer-Encoding (RFC 9112 §6.3 step 3), or a
             Transfer-Encoding whose final coding is not ``chunked`` (RFC 9112 §6.3 step 4).
-        InvalidHeader: a malformed Content-Length, or ``Sec-WebSocket-Key1``.
+        InvalidHeader: a malformed Host (RFC 9112 §3.2) or Content-Length, or
+            ``Sec-WebSocket-Key1``.
     """
     _check_singletons(headers)
-    if version is HttpVersion11 and _HOST not in headers:
-        raise BadHttpMessage("Missing 'Host' header in request.")
+    host = headers.get(_HOST)
+    if host is None:
+        if version is HttpVersion11:
+            raise BadHttpMessage("Missing 'Host' header in request.")
+    elif host not in _valid_hosts:
+        _check_host(host)
     close, keep_alive, upgrade, compression = _common(headers)
     te = headers.get(_TRANSFER_ENCODING)
     cl = headers.get(_CONTENT_LENGTH)
@@ -214,6 +234,16 @@ def _common(headers: CIMultiDictProxy[str]) -> tuple[bool, bool, bool, str | Non
         if coding in _COMPRESSIONS:
             compression = coding
     return close, keep_alive, upgrade, compression
+
+
+def _check_host(host: str) -> None:
+    """RFC 9112 §3.2: a server MUST answer 400 to a Host field with an invalid value."""
+    if _HOST_RE.fullmatch(host) is None:
+        raise InvalidHeader(_HOST)
+    if len(host) <= _HOST_CACHEABLE:
+        if len(_valid_hosts) >= _HOST_CACHE_SIZE:
+            _valid_hosts.clear()
+        _valid_hosts.add(host)
 
 
 def _switchable(headers: CIMultiDictProxy[str]) -> bool:

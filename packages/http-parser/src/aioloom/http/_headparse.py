@@ -22,6 +22,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from ._abnf import (
     FIELD_LINE_RE,
     FIELD_TEXT_BYTES,
+    LAX_SECTION_END_RE,
     LAX_VALUE_FORBIDDEN_RE,
     TOKEN_RE,
     VALUE_FORBIDDEN_RE,
@@ -73,11 +74,11 @@ def find_section_end(data: bytes, pos: int, *, lax: bool) -> tuple[int, int]:
     if not lax:
         crlf = data.find(b"\r\n\r\n", pos)
         return (-1, -1) if crlf < 0 else (crlf + 2, crlf + 4)
-    lf_crlf = data.find(b"\n\r\n", pos)
-    lf_lf = data.find(b"\n\n", pos, len(data) if lf_crlf < 0 else lf_crlf + 1)
-    if lf_lf >= 0:
-        return lf_lf + 1, lf_lf + 2
-    return (-1, -1) if lf_crlf < 0 else (lf_crlf + 1, lf_crlf + 3)
+    # One search that stops at the first LF LF or LF CR LF: two find() calls, one of them
+    # unbounded, scanned the rest of the buffer once per message (quadratic in a read full
+    # of LF-only heads).
+    match = LAX_SECTION_END_RE.search(data, pos)
+    return (-1, -1) if match is None else (match.start() + 1, match.end())
 
 
 def split_fields_fast(data: bytes, first: int, after: int) -> FieldPairs | None:

@@ -44,6 +44,7 @@ from multidict import CIMultiDict
 from aioloom.http import hdrs
 from aioloom.http._content_disposition import content_disposition_header
 from aioloom.http._mime import parse_mimetype
+from aioloom.http._serialize import _serialize_fields
 
 from ._abc import AbstractStreamWriter
 from ._streams import StreamReader
@@ -263,9 +264,13 @@ class Payload(ABC):
 
     @property
     def _binary_headers(self) -> bytes:
-        """The headers serialized as a multipart part head, blank line included."""
-        lines = "".join([f"{name}: {value}\r\n" for name, value in self._headers.items()])
-        return lines.encode("utf-8") + b"\r\n"
+        """The headers serialized as a multipart part head, blank line included.
+
+        Raises:
+            ValueError: a name is not a token, or a value holds CR, LF or NUL (it would end
+                the part's head early: RFC 9110 §5.5).
+        """
+        return _serialize_fields(self._headers, "part header").encode("utf-8") + b"\r\n"
 
     @property
     def encoding(self) -> str | None:
