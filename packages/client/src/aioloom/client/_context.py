@@ -10,23 +10,29 @@ from __future__ import annotations
 
 from collections.abc import Coroutine, Generator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from ._response import ClientResponse
     from ._session import ClientSession
 
-__all__ = ("_RequestContextManager", "_SessionRequestContextManager")
+__all__ = ("_AwaitableContext", "_RequestContextManager", "_SessionRequestContextManager")
+
+_T = TypeVar("_T")
 
 
-class _RequestContextManager(Coroutine[Any, Any, "ClientResponse"]):
-    """Awaitable, and an async context manager releasing the response on exit."""
+class _AwaitableContext(Coroutine[Any, Any, _T], Generic[_T]):
+    """A coroutine wrapper that can also be used with ``async with``.
+
+    It forwards the coroutine protocol to the wrapped coroutine, so it can be awaited
+    directly; subclasses add ``__aenter__``/``__aexit__`` and keep the result in ``_resp``.
+    """
 
     __slots__ = ("_coro", "_resp")
 
-    def __init__(self, coro: Coroutine[Any, Any, ClientResponse]) -> None:
+    def __init__(self, coro: Coroutine[Any, Any, _T]) -> None:
         self._coro = coro
-        self._resp: ClientResponse | None = None
+        self._resp: _T | None = None
 
     def send(self, arg: None) -> Any:
         return self._coro.send(arg)
@@ -37,8 +43,14 @@ class _RequestContextManager(Coroutine[Any, Any, "ClientResponse"]):
     def close(self) -> None:
         self._coro.close()
 
-    def __await__(self) -> Generator[Any, None, ClientResponse]:
+    def __await__(self) -> Generator[Any, None, _T]:
         return self._coro.__await__()
+
+
+class _RequestContextManager(_AwaitableContext["ClientResponse"]):
+    """Awaitable, and an async context manager releasing the response on exit."""
+
+    __slots__ = ()
 
     async def __aenter__(self) -> ClientResponse:
         self._resp = await self._coro

@@ -28,7 +28,7 @@ import asyncio
 import dataclasses
 import json
 import warnings
-from collections.abc import Callable, Coroutine, Generator, Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -38,6 +38,7 @@ from yarl import URL
 from aioloom.http import hdrs
 from aioloom.http._auth import BasicAuth
 
+from ._context import _AwaitableContext
 from ._exceptions import ClientConnectionResetError, ServerTimeoutError, WSServerHandshakeError
 from ._fingerprint import SSLArg
 from ._request import LooseHeaders, Params
@@ -293,27 +294,11 @@ class ClientWebSocketResponse:
         await self.close()
 
 
-class _WSRequestContextManager(Coroutine[Any, Any, ClientWebSocketResponse]):
+class _WSRequestContextManager(_AwaitableContext[ClientWebSocketResponse]):
     """What ``ClientSession.ws_connect`` returns: awaitable, and an async context manager
     that closes the WebSocket on exit."""
 
-    __slots__ = ("_coro", "_resp")
-
-    def __init__(self, coro: Coroutine[Any, Any, ClientWebSocketResponse]) -> None:
-        self._coro = coro
-        self._resp: ClientWebSocketResponse | None = None
-
-    def send(self, arg: None) -> Any:
-        return self._coro.send(arg)
-
-    def throw(self, *args: Any) -> Any:
-        return self._coro.throw(*args)
-
-    def close(self) -> None:
-        self._coro.close()
-
-    def __await__(self) -> Generator[Any, None, ClientWebSocketResponse]:
-        return self._coro.__await__()
+    __slots__ = ()
 
     async def __aenter__(self) -> ClientWebSocketResponse:
         self._resp = await self._coro
