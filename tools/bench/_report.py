@@ -259,7 +259,8 @@ def markdown_section(benchmark: Benchmark, rows: Sequence[Row], info: RunInfo) -
         "Systems:",
         *[f"- `{system.name}`: {system.description}" for system in benchmark.systems],
         "",
-        "| " + " | ".join(header) + " |",
+        # A unit such as "GET/s | MB/s" (two cases, two units) must not split the cell.
+        "| " + " | ".join(cell.replace(" | ", " or ") for cell in header) + " |",
         "|" + "|".join(["---", "---", "--:", "--:", "--:", "--:"]) + "|",
         *["| " + " | ".join(cells) + " |" for cells in body],
         *_side_figures(rows),

@@ -150,7 +150,8 @@ def _measure(client: Any, port: int, path: Path, megabytes: int, ctx: Context) -
     loop = asyncio.new_event_loop()
     session = loop.run_until_complete(_session(client))
     reports: list[dict[str, Any]] = []
-    # aiohttp.FormData; aioloom.client does not re-export it (yet): aioloom.multipart does.
+    # aiohttp.FormData, aioloom.client.FormData (served lazily from aioloom.multipart); a
+    # client without the attribute takes aioloom.multipart.FormData.
     form_class: Any = getattr(client, "FormData", None) or (
         importlib.import_module("aioloom.multipart").FormData
     )

@@ -94,6 +94,14 @@ CHUNKED_RESPONSE = (
 PIPELINED_COUNT = 100
 PIPELINED = BROWSER_GET * PIPELINED_COUNT
 
+# What wrk sends to the web benchmark's server, and that benchmark's `post` upload.
+WRK_GET = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n"
+POST_BODY = bytes(range(256)) * 256  # 64 KiB
+POST = (
+    b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+    b"Content-Length: " + str(len(POST_BODY)).encode() + b"\r\n\r\n" + POST_BODY
+)
+
 
 @dataclass(frozen=True)
 class Workload:
@@ -120,6 +128,8 @@ WORKLOADS = {
     "response": Workload(SMALL_RESPONSE, False, 8, ("etag", '"5f2b-18c6a1"'), SMALL_BODY),
     "chunked": Workload(CHUNKED_RESPONSE, False, 5, ("transfer-encoding", "chunked"), CHUNKED_BODY),
     "pipelined": Workload(PIPELINED, True, 13, ("sec-fetch-site", "same-origin")),
+    "wrk": Workload(WRK_GET, True, 1, ("host", "127.0.0.1:8080")),
+    "post": Workload(POST, True, 2, ("content-length", "65536"), POST_BODY),
 }
 
 CASES = (
@@ -139,6 +149,12 @@ CASES = (
         f"{PIPELINED_COUNT} pipelined `get` requests in one buffer of {len(PIPELINED)} bytes"
         f" (request parsers; counts {PIPELINED_COUNT} messages)",
         units_per_call=PIPELINED_COUNT,
+    ),
+    Case("wrk", f"wrk's GET to the web benchmark, 1 header field, {len(WRK_GET)} bytes"),
+    Case(
+        "post",
+        f"POST with a Content-Length body of {len(POST_BODY) // 1024} KiB,"
+        f" {len(POST)} bytes in all (request parsers)",
     ),
 )
 
@@ -207,6 +223,16 @@ def _runner(factory: Callable[[Workload], ParseFn]) -> Runner:
 
 def _aioloom(workload: Workload) -> ParseFn:
     """aioloom's parser: ``feed_data`` returns heads, body chunks and EndOfMessage markers."""
+    return _aioloom_parse(workload, head_cache=True)
+
+
+def _aioloom_nocache(workload: Workload) -> ParseFn:
+    """aioloom's parser with its head cache off: every head is parsed, as a new one is."""
+    return _aioloom_parse(workload, head_cache=False)
+
+
+def _aioloom_parse(workload: Workload, *, head_cache: bool) -> ParseFn:
+    """The aioloom systems; without ``head_cache`` each parser's ``_cache`` is set to None."""
     module = _import("aioloom.http._parser")
     parser_class: Any = (
         module.HttpRequestParser if workload.is_request else module.HttpResponseParser
@@ -219,6 +245,8 @@ def _aioloom(workload: Workload) -> ParseFn:
 
     def parse() -> Parsed:
         parser = parser_class()
+        if not head_cache:
+            parser._cache = None
         if method is not None:
             parser.method = method
         events, _upgraded, _tail = parser.feed_data(data)
@@ -382,6 +410,12 @@ SYSTEMS = (
         "`aioloom.http._parser` HttpRequestParser / HttpResponseParser (pure Python), fresh per"
         " buffer; events walked, body chunks joined",
         _runner(_aioloom),
+    ),
+    System(
+        "aioloom-nocache",
+        "`aioloom` with the parsers' head cache off (`parser._cache = None`): a repeated head"
+        " is parsed again instead of reused (the start-line and Host caches stay on)",
+        _runner(_aioloom_nocache),
     ),
     System(
         "aiohttp-py",

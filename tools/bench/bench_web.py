@@ -160,8 +160,16 @@ def _unavailable(reason: str) -> None:
 
 
 def _serve_framework(system: str, workload: Workload, port: int) -> None:
-    web: Any = importlib.import_module("aioloom.web" if system == "aioloom" else "aiohttp.web")
-    if system != "aioloom":
+    aioloom = system.startswith("aioloom")
+    web: Any = importlib.import_module("aioloom.web" if aioloom else "aiohttp.web")
+    if system == "aioloom-nocache":
+        # wrk sends the same head every time, so aioloom's parser reuses its parse of it (the
+        # head cache in aioloom.http._parser); this system parses every head as a new one
+        # would be, to show what the cache contributes. Parsers read the module-level cache at
+        # construction; None turns it off.
+        parser_module: Any = importlib.import_module("aioloom.http._parser")
+        parser_module._request_heads = None
+    if not aioloom:
         http_parser: Any = importlib.import_module("aiohttp.http_parser")
         compiled = http_parser.HttpRequestParser is not http_parser.HttpRequestParserPy
         if system == "aiohttp" and not compiled:
@@ -250,7 +258,7 @@ def _serve_bare(workload: Workload, port: int) -> None:
 def serve(system: str, case: str, port: int) -> None:
     """Run the server of ``system`` for ``case`` on 127.0.0.1:``port`` until SIGTERM."""
     workload = WORKLOADS[case]
-    if system in ("aioloom", "aiohttp", "aiohttp-py"):
+    if system in ("aioloom", "aioloom-nocache", "aiohttp", "aiohttp-py"):
         _serve_framework(system, workload, port)
     elif system == "uvicorn":
         _serve_uvicorn(workload, port)
@@ -355,7 +363,7 @@ def _runner(system: str, env: dict[str, str] | None = None) -> Callable[[Case, C
         workload = WORKLOADS[case.name]
         port = _free_port()
         child_env = dict(os.environ if env is None else {**os.environ, **env})
-        if system == "aioloom" and os.environ.get(AIOLOOM_PATH_VARIABLE):
+        if system.startswith("aioloom") and os.environ.get(AIOLOOM_PATH_VARIABLE):
             # Measure another copy of aioloom's sources (e.g. a snapshot taken before a
             # change) ahead of the editable install; run.py drops PYTHON* variables.
             child_env["PYTHONPATH"] = os.environ[AIOLOOM_PATH_VARIABLE]
@@ -389,6 +397,12 @@ SYSTEMS = (
         "aioloom",
         "`aioloom.web` (pure-Python parser and serializer), `web.run_app`, access_log=None",
         _runner("aioloom"),
+    ),
+    System(
+        "aioloom-nocache",
+        "as `aioloom`, with the parser's head cache off: every request head is parsed (wrk"
+        " repeats one head, which `aioloom` parses once)",
+        _runner("aioloom-nocache"),
     ),
     System(
         "aiohttp",

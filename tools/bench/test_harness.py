@@ -583,6 +583,14 @@ def test_markdown_section() -> None:
     assert "- `b`: case b" in section
 
 
+def test_markdown_header_keeps_one_cell_per_column_with_a_two_unit_benchmark() -> None:
+    section = _report.markdown_section(_benchmark(unit="GET/s | MB/s"), _rows(), _info())
+    header = next(line for line in section.splitlines() if line.startswith("| case |"))
+    assert header == "| case | system | GET/s or MB/s (median) | vs ref | ratio range | rounds |"
+    row = next(line for line in section.splitlines() if line.startswith("| a | fast |"))
+    assert header.count("|") == row.count("|")
+
+
 def test_write_section_replaces_its_own_and_keeps_the_others(tmp_path: Path) -> None:
     results = tmp_path / "RESULTS.md"
     _report.write_section(

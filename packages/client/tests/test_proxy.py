@@ -172,3 +172,17 @@ async def test_tunnelled_tls_fingerprint(serve, handler_for, server_ssl_ctx, tls
             bad = Fingerprint(hashlib.sha256(b"other").digest())
             with pytest.raises(ServerFingerprintMismatch):
                 await session.get(url, proxy=proxy.url(), ssl=bad)
+
+
+async def test_credentials_in_the_proxy_url_authenticate_to_the_proxy(serve, handler_for) -> None:
+    async with serve(handler_for(lambda r: OK)) as proxy, ClientSession() as session:
+        with_credentials = proxy.url().with_user("pu").with_password("pp")
+        async with session.get("http://origin.example/x", proxy=with_credentials) as resp:
+            assert await resp.read() == b"proxied!"
+        with pytest.raises(ValueError, match="proxy URL"):
+            await session.get(
+                "http://origin.example/", proxy=with_credentials, proxy_auth=BasicAuth("a", "b")
+            )
+    request = proxy.requests[0]
+    assert request.headers["Proxy-Authorization"] == BasicAuth("pu", "pp").encode()
+    assert request.target == "http://origin.example/x"

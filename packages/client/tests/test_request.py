@@ -298,3 +298,21 @@ def test_headers_are_a_multidict() -> None:
     req = make(headers=CIMultiDict([("X", "1")]))
     req.headers["x"] = "2"
     assert req.headers["X"] == "2"
+
+
+def test_the_checked_url_and_method_caches_stay_bounded_and_never_admit_bad_input() -> None:
+    from aioloom.client import _request
+
+    for n in range(_request._CHECKED_MAX + 50):
+        ClientRequest("GET", URL(f"http://h{n}.example/"))
+    assert len(_request._CHECKED_URLS) <= _request._CHECKED_MAX
+    assert URL(f"http://h{_request._CHECKED_MAX + 49}.example/") in _request._CHECKED_URLS
+    for _ in range(2):  # a refused URL is never cached as checked
+        with pytest.raises(InvalidUrlClientError):
+            ClientRequest("GET", URL("/relative"))
+        with pytest.raises(NonHttpUrlClientError):
+            ClientRequest("GET", URL("ftp://example.com/"))
+    with pytest.raises(ValueError):
+        ClientRequest("GE T", URL("http://example.com/"))
+    assert ClientRequest("get", URL("http://example.com/")).method == "GET"
+    assert ClientRequest("get", URL("http://example.com/")).method == "GET"  # from the cache

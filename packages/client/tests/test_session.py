@@ -611,6 +611,21 @@ async def test_request_class_and_response_class(serve, handler_for) -> None:
                 assert resp.marker == "mine"
 
 
+async def test_a_response_class_own_aenter_is_used(serve, handler_for) -> None:
+    entered: list[ClientResponse] = []
+
+    class EnteringResponse(ClientResponse):
+        async def __aenter__(self) -> ClientResponse:
+            entered.append(self)
+            return await super().__aenter__()
+
+    async with serve(handler_for(echo)) as srv:
+        async with ClientSession(response_class=EnteringResponse) as session:
+            async with session.get(srv.url()) as resp:
+                assert entered == [resp]
+                assert resp._in_context
+
+
 async def test_url_object_and_yarl_encoded(serve, handler_for) -> None:
     async with serve(handler_for(echo)) as srv, ClientSession() as session:
         url = URL(f"http://127.0.0.1:{srv.port}/a%2Fb", encoded=True)

@@ -1,4 +1,4 @@
-"""BasicAuth: construction rules, encode/decode (RFC 7617), credentials from URLs."""
+"""BasicAuth and encode_basic_auth: construction rules, encode/decode (RFC 7617), URLs."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from yarl import URL
 
+from aioloom.http import encode_basic_auth
 from aioloom.http._auth import BasicAuth
 
 
@@ -160,3 +161,65 @@ def test_round_trip_utf8(login: str, password: str) -> None:
 def test_round_trip_latin1(login: str, password: str) -> None:
     auth = BasicAuth(login, password)
     assert BasicAuth.decode(auth.encode()) == auth
+
+
+# -- encode_basic_auth (aiohttp 3.14) ------------------------------------------------------
+
+
+def test_encode_basic_auth_value() -> None:
+    # RFC 7617 §2 example: Aladdin / open sesame.
+    assert encode_basic_auth("Aladdin", "open sesame") == "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+
+
+def test_encode_basic_auth_defaults_to_utf8() -> None:
+    # RFC 7617 §2.1 example: test / 123£ in UTF-8.
+    assert encode_basic_auth("test", "123\u00a3") == "Basic dGVzdDoxMjPCow=="
+    assert encode_basic_auth("test", "123\u00a3", "latin1") == "Basic dGVzdDoxMjOj"
+
+
+def test_encode_basic_auth_empty_parts_and_colon_in_password() -> None:
+    assert encode_basic_auth("") == "Basic " + base64.b64encode(b":").decode()
+    assert encode_basic_auth("u") == "Basic " + base64.b64encode(b"u:").decode()
+    value = encode_basic_auth("u", "a:b:c")
+    assert BasicAuth.decode(value, encoding="utf-8") == BasicAuth("u", "a:b:c", "utf-8")
+
+
+def test_encode_basic_auth_rejects_colon_in_login() -> None:
+    with pytest.raises(ValueError, match="RFC 7617"):
+        encode_basic_auth("user:name", "pass")
+
+
+@pytest.mark.parametrize(("login", "password"), [(None, "p"), ("u", None)])
+def test_encode_basic_auth_rejects_none(login: str | None, password: str | None) -> None:
+    with pytest.raises(ValueError, match="None"):
+        encode_basic_auth(login, password)  # type: ignore[arg-type]
+
+
+def test_encode_basic_auth_unencodable_credentials() -> None:
+    with pytest.raises(UnicodeEncodeError):
+        encode_basic_auth("\u0436", "p", "latin1")
+
+
+def test_encode_basic_auth_unknown_codec() -> None:
+    with pytest.raises(LookupError):
+        encode_basic_auth("u", "p", "no-such-codec")
+
+
+def test_encode_basic_auth_non_ascii_codec_still_ascii_base64() -> None:
+    value = encode_basic_auth("u", "p", "utf-16")
+    assert value.isascii()
+    assert base64.b64decode(value.removeprefix("Basic ")).decode("utf-16") == "u:p"
+
+
+def test_basic_auth_encode_matches_encode_basic_auth() -> None:
+    auth = BasicAuth("\u00e9", "p\u00e9")
+    assert auth.encode() == encode_basic_auth("\u00e9", "p\u00e9", "latin1")
+
+
+@given(
+    login=st.text(alphabet=st.characters(codec="utf-8", exclude_characters=":")),
+    password=st.text(alphabet=st.characters(codec="utf-8")),
+)
+def test_encode_basic_auth_round_trip(login: str, password: str) -> None:
+    value = encode_basic_auth(login, password)
+    assert BasicAuth.decode(value, encoding="utf-8") == BasicAuth(login, password, "utf-8")

@@ -448,6 +448,15 @@ def test_repeated_singleton_field(parse: Parse, req: object, name: bytes) -> Non
     fails(parse, req, data, BadHttpMessage, 400)
 
 
+def test_repeated_ordinary_fields_do_not_hide_a_repeated_singleton(
+    parse: Parse, req: object
+) -> None:
+    ok = request(b"GET / HTTP/1.1", b"Host: a", b"Accept: a", b"accept: b")
+    assert HttpRequestParser().feed_data(ok)[0][0].headers.getall("Accept") == ["a", "b"]  # type: ignore[union-attr]
+    bad = request(b"GET / HTTP/1.1", b"Host: a", b"Accept: a", b"accept: b", b"HOST: c")
+    fails(parse, req, bad, BadHttpMessage, 400)
+
+
 # --- Content-Length / Transfer-Encoding -------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from multidict import CIMultiDict
 
+from aioloom.http import _serialize
 from aioloom.http._serialize import (
     _FORBIDDEN_TRAILERS,
     LAST_CHUNK,
@@ -126,6 +127,37 @@ def test_nul_in_a_value_is_named() -> None:
 def test_names_must_be_tokens(name: str) -> None:
     with pytest.raises(ValueError, match="not a token"):
         serialize_head("HTTP/1.1 200 OK", {"First": "1", name: "v", "Last": "2"})
+
+
+def test_a_bad_name_hidden_behind_a_case_insensitive_twin_is_refused() -> None:
+    # multidict's keys() lists "k" once for "k" and the KELVIN SIGN ("\u212a".lower() is
+    # "k"): the name check must still see the non-token spelling.
+    headers = CIMultiDict([("k", "1"), ("\u212a", "2")])
+    assert len(headers.keys()) == 1
+    with pytest.raises(ValueError, match="not a token"):
+        serialize_head("HTTP/1.1 200 OK", headers)
+
+
+def test_a_remembered_name_does_not_excuse_a_bad_one() -> None:
+    serialize_head("HTTP/1.1 200 OK", {"X-Known": "1"})
+    assert "X-Known" in _serialize._token_names
+    with pytest.raises(ValueError, match="not a token"):
+        serialize_head("HTTP/1.1 200 OK", {"X-Known": "1", "X Bad": "2"})
+    assert "X Bad" not in _serialize._token_names
+
+
+def test_remembered_names_are_bounded() -> None:
+    for index in range(_serialize._NAME_CACHE_SIZE + 10):
+        serialize_head("HTTP/1.1 200 OK", {f"X-Name-{index}": "v"})
+        assert len(_serialize._token_names) <= _serialize._NAME_CACHE_SIZE
+    long_name = "X" * (_serialize._NAME_CACHEABLE + 1)
+    assert serialize_head("HTTP/1.1 200 OK", {long_name: "v"}).endswith(b": v\r\n\r\n")
+    assert long_name not in _serialize._token_names
+
+
+def test_start_line_error_is_named_before_a_field_error() -> None:
+    with pytest.raises(ValueError, match="start line"):
+        serialize_head("HTTP/1.1 200 OK\r\n", {"Bad Name": "x\r\n"})
 
 
 def test_non_string_value_is_a_type_error() -> None:

@@ -130,6 +130,42 @@ async def test_head_and_whole_body_in_write_eof(
     assert transport.calls == [HEAD + b"hello"]
 
 
+async def test_buffer_headers_is_write_headers_without_a_coroutine(
+    writer: StreamWriter, transport: RecordingTransport
+) -> None:
+    assert writer.buffer_headers("HTTP/1.1 200 OK", HEADERS) is True
+    assert transport.calls == []
+    await writer.write_eof(b"hello")
+    assert transport.calls == [HEAD + b"hello"]
+
+
+async def test_buffer_headers_defers_to_an_on_headers_sent_callback(
+    protocol: FakeProtocol, loop: asyncio.AbstractEventLoop
+) -> None:
+    heads: list[CIMultiDict[str]] = []
+
+    async def on_headers_sent(headers: CIMultiDict[str]) -> None:
+        heads.append(headers)
+
+    writer = StreamWriter(protocol, loop, on_headers_sent=on_headers_sent)
+    assert writer.buffer_headers("HTTP/1.1 200 OK", HEADERS) is False
+    assert heads == []  # nothing was buffered: the caller awaits write_headers instead
+    await writer.write_headers("HTTP/1.1 200 OK", HEADERS)
+    assert heads == [HEADERS]
+
+
+async def test_large_body_at_write_eof_keeps_the_head_first(
+    writer: StreamWriter, transport: RecordingTransport
+) -> None:
+    body = bytes(range(256)) * 256
+    writer.length = len(body)
+    await writer.write_headers("HTTP/1.1 200 OK", HEADERS)
+    await writer.write_eof(memoryview(body))
+    assert b"".join(transport.calls) == HEAD + body
+    assert writer.output_size == len(HEAD) + len(body)
+    assert writer.length == 0
+
+
 async def test_head_without_body_goes_out_at_write_eof(
     writer: StreamWriter, transport: RecordingTransport
 ) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from aioloom.http.aio._payload import (
+    READ_SIZE,
     AsyncIterablePayload,
     BytesPayload,
     StringPayload,
@@ -155,15 +156,15 @@ async def test_size_is_unknown_for_streams_and_encodings() -> None:
 
 async def test_file_parts_stream_in_chunks(writer: Any, tmp_path: Path) -> None:
     path = tmp_path / "big.bin"
-    content = bytes(range(256)) * 1200  # 300 KiB
+    content = bytes(range(256)) * (3 * READ_SIZE // 256 + 100)  # 3 reads and a bit
     path.write_bytes(content)
     mp = MultipartWriter(boundary="b")
     with path.open("rb") as handle:
         mp.append(handle)
         data = await written(mp, writer)
         assert mp.size == len(data)
-    assert max(len(chunk) for chunk in writer.chunks) <= 2**16 + 200
-    assert len(writer.chunks) > 5
+    assert max(len(chunk) for chunk in writer.chunks) <= READ_SIZE + 200
+    assert len(writer.chunks) > 4
     assert content in data
 
 

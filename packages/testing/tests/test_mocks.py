@@ -113,7 +113,7 @@ async def test_on_response_prepare_runs_for_a_frozen_app() -> None:
     app = Application()
     seen: list[str] = []
 
-    async def on_prepare(request: Request[Any], response: Any) -> None:
+    async def on_prepare(request: Request, response: Any) -> None:
         seen.append(request.path)
 
     app.on_response_prepare.append(on_prepare)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import socket
 import ssl
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -14,9 +17,11 @@ from yarl import URL
 
 from aioloom.client._session import ClientSession
 from aioloom.testing import (
+    REUSE_ADDRESS,
     BaseTestServer,
     RawTestServer,
     TestServer,
+    _server,
     get_port_socket,
     get_unused_port_socket,
     unused_port,
@@ -258,6 +263,40 @@ def test_unused_port_and_port_sockets() -> None:
             assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR)
     with get_unused_port_socket("127.0.0.1") as sock:
         assert sock.getsockname()[1] > 0
+
+
+def _leave_time_wait(port: int) -> None:
+    """Accept one connection on ``port`` and close the server side first: TIME_WAIT."""
+    with get_port_socket("127.0.0.1", port) as listener:
+        listener.listen(1)
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            conn, _ = listener.accept()
+            conn.close()  # the active closer keeps the port in TIME_WAIT (RFC 9293 §3.6)
+            assert client.recv(1) == b""
+
+
+def test_reuse_address_is_aiohttps_value() -> None:
+    # aiohttp.test_utils.REUSE_ADDRESS: POSIX semantics of SO_REUSEADDR, not Windows' nor
+    # cygwin's (where it lets two live sockets share a port).
+    assert REUSE_ADDRESS is (os.name == "posix" and sys.platform != "cygwin")
+
+
+@pytest.mark.skipif(not REUSE_ADDRESS, reason="SO_REUSEADDR is not used on this platform")
+def test_reuse_address_lets_a_port_in_time_wait_be_bound_again() -> None:
+    port = unused_port()
+    _leave_time_wait(port)
+    with get_port_socket("127.0.0.1", port) as again:
+        assert again.getsockname() == ("127.0.0.1", port)
+
+
+@pytest.mark.skipif(not REUSE_ADDRESS, reason="SO_REUSEADDR is not used on this platform")
+def test_without_reuse_address_time_wait_blocks_the_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    port = unused_port()
+    _leave_time_wait(port)
+    monkeypatch.setattr(_server, "REUSE_ADDRESS", False)
+    with pytest.raises(OSError) as info:
+        get_port_socket("127.0.0.1", port)
+    assert info.value.errno == errno.EADDRINUSE
 
 
 def test_get_port_socket_refuses_a_foreign_address() -> None:

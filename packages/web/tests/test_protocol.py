@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from aioloom.web._exceptions import HTTPRequestEntityTooLarge
 from aioloom.web._protocol import RequestHandler
 from aioloom.web._request import BaseRequest
 from aioloom.web._response import Response, StreamResponse
@@ -328,6 +329,81 @@ async def test_client_disconnect_mid_body(serve: Any, cancellation: bool) -> Non
         writer.transport.abort()  # RST: the server sees the connection lost
         result = await asyncio.wait_for(outcome, 5)
         assert result == ("cancelled" if cancellation else "read failed")
+
+
+async def test_read_joins_a_body_that_arrives_in_pieces(
+    serve: Any, read_answers: Any, h11_parse: Any
+) -> None:
+    sizes: list[int] = []
+
+    async def handler(request: BaseRequest) -> StreamResponse:
+        limited = request.clone(client_max_size=25)
+        try:
+            body = await limited.read()
+        except HTTPRequestEntityTooLarge as exc:
+            sizes.append(exc.actual_size)
+            raise
+        assert type(body) is bytes
+        assert await limited.read() is body  # kept
+        return Response(body=body)
+
+    async with serve(handler) as (port, _):
+        reader, writer = await _open(port)
+        pieces = [b"0123456789", b"abcdefghij", b"KLMNO"]
+        writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 25\r\n\r\n")
+        for piece in pieces:
+            await asyncio.sleep(0.05)  # separate reads on the server
+            writer.write(piece)
+        (answer,) = h11_parse(await asyncio.wait_for(read_answers(reader, 1), 5))
+        assert answer.status == 200
+        assert answer.body == b"".join(pieces)
+        writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 30\r\n\r\n")
+        for piece in [b"x" * 20, b"y" * 10]:
+            await asyncio.sleep(0.05)
+            writer.write(piece)
+        (answer,) = h11_parse(await asyncio.wait_for(read_answers(reader, 1), 5))
+        assert answer.status == 413
+        assert sizes == [30]  # the size read when the limit was passed
+        await _close(writer)
+
+
+@pytest.mark.parametrize("cancellation", [False, True])
+async def test_client_half_close_while_handler_runs(
+    serve: Any, h11_parse: Any, cancellation: bool
+) -> None:
+    # aiohttp: with handler_cancellation the peer's EOF cancels the running handler (and
+    # the connection closes); without it the handler finishes and its answer is sent.
+    started = asyncio.Event()
+    outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def handler(request: BaseRequest) -> StreamResponse:
+        started.set()
+        try:
+            await asyncio.sleep(0.3)
+        except asyncio.CancelledError:
+            outcome.set_result("cancelled")
+            raise
+        outcome.set_result("finished")
+        return Response(text="late")
+
+    async with serve(handler, handler_cancellation=cancellation) as (port, server):
+        reader, writer = await _open(port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        await asyncio.wait_for(started.wait(), 5)
+        writer.write_eof()
+        assert await asyncio.wait_for(outcome, 5) == ("cancelled" if cancellation else "finished")
+        data = await asyncio.wait_for(reader.read(), 5)
+        if cancellation:
+            assert data == b""
+        else:
+            (answer,) = h11_parse(data)
+            assert answer.body == b"late"
+        await _close(writer)
+        for _ in range(100):  # the connection is closed either way
+            if not server.connections:
+                break
+            await asyncio.sleep(0.01)
+        assert server.connections == []
 
 
 async def test_upgrade_hands_over_the_connection(serve: Any) -> None:

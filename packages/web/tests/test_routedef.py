@@ -104,7 +104,7 @@ def test_route_table_def_decorators() -> None:
     assert repr(routes) == "<RouteTableDef count=10>"
     first = routes[0]
     assert isinstance(first, RouteDef) and first.handler is g  # decorators return the handler
-    assert [d.method for d in routes[:9]] == [  # type: ignore[union-attr]
+    assert [d.method for d in routes[:9]] == [  # type: ignore[attr-defined]
         "GET",
         "POST",
         "PUT",
@@ -115,7 +115,17 @@ def test_route_table_def_decorators() -> None:
         "LOCK",
         "*",
     ]
-    assert first in routes and list(routes)[1].handler is p  # type: ignore[union-attr]
+    assert first in routes and list(routes)[1].handler is p  # type: ignore[attr-defined]
+
+
+def test_view_decorator_returns_the_class_and_records_it() -> None:
+    routes = RouteTableDef()
+    assert routes.view("/things", name="things")(Things) is Things
+    (definition,) = routes
+    assert definition == RouteDef("*", "/things", Things, {"name": "things"})
+    app = Application()
+    app.add_routes(routes)
+    assert app.router["things"].url_for().path == "/things"
 
 
 def test_app_add_routes_with_a_table(tmp_path: Path) -> None:

@@ -122,7 +122,7 @@ def test_serves_requests_until_stopped() -> None:
     port = free_port()
     bodies: list[bytes] = []
 
-    async def hello(request: Request[Any]) -> StreamResponse:
+    async def hello(request: Request) -> StreamResponse:
         return Response(text="hello")
 
     app.router.add_get("/", hello)

@@ -38,13 +38,13 @@ async def test_serves_routes_and_runs_signals_in_order(h11_parse: Any) -> None:
     app = Application()
     started = asyncio.Event()
 
-    async def slow(request: Request[Any]) -> StreamResponse:
+    async def slow(request: Request) -> StreamResponse:
         started.set()
         await asyncio.sleep(0.3)
         events.append("request finished")
         return Response(text="slow done")
 
-    async def fast(request: Request[Any]) -> StreamResponse:
+    async def fast(request: Request) -> StreamResponse:
         return Response(text=f"fast {request.match_info['name']}")
 
     async def on_startup(app: Application) -> None:
@@ -121,7 +121,7 @@ async def test_handler_args_and_kwargs_reach_the_protocol() -> None:
     app = Application(handler_args={"keepalive_timeout": 3.5})
     seen: list[float] = []
 
-    async def handler(request: Request[Any]) -> StreamResponse:
+    async def handler(request: Request) -> StreamResponse:
         seen.append(request.protocol.keepalive_timeout)
         return Response()
 

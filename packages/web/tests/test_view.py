@@ -34,6 +34,7 @@ async def test_dispatch_by_method(make_app_request: Any) -> None:
     view = Items(request)
     assert view.request is request
     response = await view
+    assert isinstance(response, Response)
     assert response.text == "list -"
 
 

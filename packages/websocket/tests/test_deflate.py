@@ -3,9 +3,11 @@ from __future__ import annotations
 import os
 import tracemalloc
 import zlib
+from collections.abc import Iterator
 
 import pytest
 
+from aioloom.http import set_zlib_backend
 from aioloom.websocket._deflate import (
     DeflateOffer,
     DeflateParams,
@@ -490,3 +492,108 @@ def test_codec_refuses_an_8_bit_window_for_its_own_side(
         PerMessageDeflate(params, is_client=is_client)
     # The other side may use 8 bits: this side only inflates what it sends.
     PerMessageDeflate(params, is_client=not is_client)
+
+
+# -- the swappable zlib backend (aioloom.http.set_zlib_backend) --------------------------------
+
+
+class _RecordingZlib:
+    """A zlib-compatible backend that records what it creates and raises its own error."""
+
+    class error(Exception):  # zlib's name for it
+        pass
+
+    MAX_WBITS = zlib.MAX_WBITS
+    Z_BEST_SPEED = zlib.Z_BEST_SPEED
+    Z_SYNC_FLUSH = zlib.Z_SYNC_FLUSH
+    Z_FULL_FLUSH = zlib.Z_FULL_FLUSH
+    Z_FINISH = zlib.Z_FINISH
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def compressobj(
+        self,
+        level: int = -1,
+        method: int = zlib.DEFLATED,
+        wbits: int = zlib.MAX_WBITS,
+        memLevel: int = zlib.DEF_MEM_LEVEL,
+        strategy: int = zlib.Z_DEFAULT_STRATEGY,
+        zdict: bytes | bytearray | memoryview | None = None,
+    ) -> zlib._Compress:
+        self.calls.append(("compressobj", wbits))
+        if zdict is None:
+            return zlib.compressobj(level, method, wbits, memLevel, strategy)
+        return zlib.compressobj(level, method, wbits, memLevel, strategy, zdict)
+
+    def decompressobj(
+        self, wbits: int = zlib.MAX_WBITS, zdict: bytes | bytearray | memoryview = b""
+    ) -> _RecordingInflater:
+        self.calls.append(("decompressobj", wbits))
+        return _RecordingInflater(self, zlib.decompressobj(wbits, zdict))
+
+
+class _RecordingInflater:
+    def __init__(self, backend: _RecordingZlib, inner: zlib._Decompress) -> None:
+        self._backend, self._inner = backend, inner
+
+    @property
+    def eof(self) -> bool:
+        return self._inner.eof
+
+    @property
+    def unconsumed_tail(self) -> bytes:
+        return self._inner.unconsumed_tail
+
+    @property
+    def unused_data(self) -> bytes:
+        return self._inner.unused_data
+
+    def flush(self, length: int = zlib.DEF_BUF_SIZE, /) -> bytes:
+        return self._inner.flush(length)
+
+    def decompress(self, data: bytes | bytearray | memoryview, /, max_length: int = 0) -> bytes:
+        try:
+            return self._inner.decompress(data, max_length)
+        except zlib.error as exc:
+            raise self._backend.error(str(exc)) from None
+
+
+@pytest.fixture
+def recording_zlib() -> Iterator[_RecordingZlib]:
+    backend = _RecordingZlib()
+    set_zlib_backend(backend)
+    try:
+        yield backend
+    finally:
+        set_zlib_backend(zlib)
+
+
+def test_new_objects_use_the_swapped_backend(recording_zlib: _RecordingZlib) -> None:
+    params = DeflateParams(server_max_window_bits=10)
+    server = PerMessageDeflate(params, is_client=False)
+    client = PerMessageDeflate(params, is_client=True)
+    message = b"swapped backend " * 100
+    assert client.decompress(server.compress(message), final=True, limit=None) == message
+    # The server compresses with its 10-bit window; inflating always uses a 15-bit one.
+    assert recording_zlib.calls == [("compressobj", -10), ("decompressobj", -15)]
+
+
+def test_a_swap_leaves_existing_objects_on_their_backend() -> None:
+    before = PerMessageDeflate(DeflateParams(), is_client=False)
+    backend = _RecordingZlib()
+    set_zlib_backend(backend)
+    try:
+        after = PerMessageDeflate(DeflateParams(), is_client=True)
+    finally:
+        set_zlib_backend(zlib)
+    # Created before the swap: the stdlib's zlib, even for compressors made later.
+    assert after.decompress(before.compress(b"x" * 50), final=True, limit=None) == b"x" * 50
+    assert backend.calls == [("decompressobj", -15)]
+
+
+def test_the_backends_error_is_a_protocol_error(recording_zlib: _RecordingZlib) -> None:
+    inflater = PerMessageDeflate(DeflateParams(), is_client=True)
+    with pytest.raises(WebSocketError) as info:
+        inflater.decompress(b"\xff\xff\xff garbage", final=True, limit=None)
+    assert info.value.code == WSCloseCode.PROTOCOL_ERROR

@@ -401,3 +401,14 @@ def test_no_data_is_accepted_after_a_violation() -> None:
         reader.feed_data(raw_frame(0x83))
     with pytest.raises(WebSocketError):
         reader.feed_data(raw_frame(0x81, b"late"))
+
+
+@pytest.mark.parametrize("size", [2047, 2048, 2049, 70001])
+def test_large_masked_payloads_unmask_from_the_buffer(size: int) -> None:
+    # From 2 KiB a masked payload is unmasked through a view of the receive buffer: at an odd
+    # offset inside it, after another frame, the payload is still the right bytes object.
+    small, large = payload_of(3, 1), payload_of(size, 7)
+    data = serialize_frame(OP_TEXT, small, mask=True) + serialize_frame(OP_BINARY, large, mask=True)
+    frames = FrameReader(is_client=False).feed_data(bytearray(data))
+    assert frames == [Frame(True, OP_TEXT, small, False), Frame(True, OP_BINARY, large, False)]
+    assert type(frames[1].payload) is bytes

@@ -53,7 +53,10 @@ ALIASES: dict[str, tuple[Source, ...]] = {
     "aiohttp.abc": (
         ("aioloom.http.aio", ("AbstractStreamWriter",)),
         (_WEB, ("AbstractRouter", "AbstractMatchInfo", "AbstractView", "AbstractAccessLogger")),
-        (_CLIENT, ("AbstractCookieJar", "AbstractResolver", "ResolveResult")),
+        (
+            _CLIENT,
+            ("AbstractCookieJar", "AbstractResolver", "ClearCookiePredicate", "ResolveResult"),
+        ),
     ),
     "aiohttp.client": (_CLIENT,),
     "aiohttp.client_exceptions": (_CLIENT,),

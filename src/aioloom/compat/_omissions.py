@@ -43,24 +43,7 @@ DELIBERATE: Final[dict[tuple[str, str], str]] = {
 
 # Names aioloom should provide but does not yet: name -> the owner of the gap. The repository
 # has no issue tracker numbers yet; the owner is the package (and the work item) to file it on.
-NOT_YET_IMPLEMENTED: Final[dict[tuple[str, str], str]] = {
-    ("aiohttp __all__", "UploadAbortedError"): (
-        "aioloom-client: upload progress and abort (added in aiohttp 3.14.5)"
-    ),
-    ("aiohttp __all__", "UploadTracker"): (
-        "aioloom-client: upload progress and abort (added in aiohttp 3.14.5)"
-    ),
-    ("aiohttp __all__", "encode_basic_auth"): (
-        "aioloom-http: BasicAuth helpers (encode_basic_auth, public in aiohttp 3.14)"
-    ),
-    ("aiohttp __all__", "set_zlib_backend"): (
-        "aioloom-http: pluggable zlib backend for the codings (aiohttp 3.12+)"
-    ),
-    ("aiohttp.abc", "ClearCookiePredicate"): (
-        "aioloom-client: cookie jar typing (the clear() predicate type alias)"
-    ),
-    ("aiohttp.test_utils", "REUSE_ADDRESS"): "aioloom-testing: the test server socket options",
-}
+NOT_YET_IMPLEMENTED: Final[dict[tuple[str, str], str]] = {}
 
 
 def reason_for(section: str, name: str) -> tuple[str, str] | None:

@@ -1,9 +1,10 @@
 """aioloom.client: an asyncio HTTP/1.1 client with aiohttp's ``ClientSession`` API.
 
 Sessions, requests and streamed responses, a keep-alive connection pool with TLS, proxies and
-DNS caching, redirects, cookies (RFC 6265), Basic and Digest authentication, tracing and client
-middlewares. ``ws_connect`` needs the ``websocket`` extra and multipart form bodies the
-``multipart`` extra; both are imported only when used. Public names follow aiohttp 3.14.
+DNS caching, redirects, cookies (RFC 6265), Basic and Digest authentication, tracing, upload
+tracking and client middlewares. ``ws_connect`` needs the ``websocket`` extra, and
+``FormData`` and multipart form bodies the ``multipart`` extra; both are imported only when
+used. Public names follow aiohttp 3.14.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ._connector import (
 )
 from ._cookiejar import (
     AbstractCookieJar,
+    ClearCookiePredicate,
     CookieJar,
     DummyCookieJar,
 )
@@ -53,6 +55,7 @@ from ._exceptions import (
     SocketTimeoutError,
     TooManyRedirects,
     UnixClientConnectorError,
+    UploadAbortedError,
     WSMessageTypeError,
     WSServerHandshakeError,
 )
@@ -113,15 +116,19 @@ from ._tracing import (
     TraceRequestStartParams,
     TraceResponseChunkReceivedParams,
 )
+from ._upload import UploadTracker
 from ._ws import ClientWebSocketResponse
 
-# aioloom.websocket names (WSMsgType, ...) are served lazily by ._ws, so that importing
-# this package never needs the websocket extra (PEP 562).
+# aioloom.websocket names (WSMsgType, ...) are served lazily by ._ws, and FormData from
+# aioloom.multipart, so that importing this package never needs an extra (PEP 562).
 if TYPE_CHECKING:
+    from aioloom.multipart import FormData as FormData
     from aioloom.websocket import WebSocketError as WebSocketError
     from aioloom.websocket import WSCloseCode as WSCloseCode
     from aioloom.websocket import WSMessage as WSMessage
     from aioloom.websocket import WSMsgType as WSMsgType
+
+_MULTIPART_HINT = 'FormData needs aioloom.multipart: pip install "aioloom-client[multipart]"'
 
 
 def __getattr__(name: str) -> Any:
@@ -129,6 +136,12 @@ def __getattr__(name: str) -> Any:
         from . import _ws
 
         return getattr(_ws, name)
+    if name == "FormData":
+        try:
+            from aioloom.multipart import FormData
+        except ModuleNotFoundError as exc:
+            raise ImportError(_MULTIPART_HINT) from exc
+        return FormData
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -138,6 +151,7 @@ __all__ = (
     "AddrInfoType",
     "AsyncResolver",
     "BaseConnector",
+    "ClearCookiePredicate",
     "ClientConnectionError",
     "ClientConnectionResetError",
     "ClientConnectorCertificateError",
@@ -203,6 +217,8 @@ __all__ = (
     "TraceResponseChunkReceivedParams",
     "UnixClientConnectorError",
     "UnixConnector",
+    "UploadAbortedError",
+    "UploadTracker",
     "WSMessageTypeError",
     "WSServerHandshakeError",
     "request",

@@ -22,7 +22,7 @@ from ._cookie_seam import LooseCookies, merge_cookies
 from ._exceptions import RedirectClientError, TooManyRedirects
 from ._fingerprint import SSLArg
 from ._middleware import ClientHandlerType
-from ._redirects import RedirectHop, hop_headers, next_hop
+from ._redirects import REDIRECT_STATUSES, RedirectHop, hop_headers, next_hop
 from ._request import ClientRequest, LooseHeaders, Params
 from ._response import ClientResponse
 from ._timeouts import TimerContext
@@ -30,6 +30,7 @@ from ._tracer import _Tracer
 
 if TYPE_CHECKING:
     from ._session import ClientSession
+    from ._upload import UploadTracker
 
 __all__ = ("Hop", "HopOptions", "RequestChain")
 
@@ -46,9 +47,9 @@ class Hop:
     auth: BasicAuth | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs a setattr call per field
 class HopOptions:
-    """The request options that every hop shares."""
+    """The request options that every hop shares (never changed once built)."""
 
     skip_auto_headers: frozenset[istr]
     cookies: LooseCookies | None
@@ -60,6 +61,7 @@ class HopOptions:
     ssl: SSLArg
     server_hostname: str | None
     proxy_headers: LooseHeaders | None
+    upload_tracker: UploadTracker | None = None
 
 
 class RequestChain:
@@ -122,7 +124,7 @@ class RequestChain:
             resp = await self._handler(req)
             self._store_cookies(resp)
             target = None
-            if self._allow:
+            if self._allow and resp.status in REDIRECT_STATUSES:
                 location = resp.headers.get(hdrs.LOCATION) or resp.headers.get(hdrs.URI)
                 target = next_hop(
                     resp.status,
@@ -148,7 +150,7 @@ class RequestChain:
         proxy, proxy_auth = options.proxy, options.proxy_auth
         if proxy is None and session.trust_env:
             proxy, proxy_auth = _env_proxy(hop.url)
-        return session._request_class(
+        req = session._request_class(
             hop.method,
             hop.url,
             params=hop.params,
@@ -172,6 +174,9 @@ class RequestChain:
             proxy_headers=options.proxy_headers,
             trust_env=session.trust_env,
         )
+        if options.upload_tracker is not None:
+            req.upload_tracker = options.upload_tracker
+        return req
 
     async def _follow(self, req: ClientRequest, resp: ClientResponse, target: RedirectHop) -> None:
         """Turn the hop into the next one of a redirect (see :mod:`._redirects`).

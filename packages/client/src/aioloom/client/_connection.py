@@ -228,7 +228,12 @@ class ResponseHandler(BaseProtocol):
         self._in_response = True
         if self._idle is not None:
             self._idle.stop()
-        self._idle = IdleTimer(self._loop, read_timeout, timeout_ceil_threshold, self._read_timeout)
+        # No sock_read (the default): no timer at all, so every check of it is one test.
+        self._idle = (
+            IdleTimer(self._loop, read_timeout, timeout_ceil_threshold, self._read_timeout)
+            if read_timeout is not None and read_timeout > 0
+            else None
+        )
 
     async def read_head(self) -> tuple[RawResponseMessage, StreamReader]:
         """Wait for the next response head (interim 1xx heads included) and its body.

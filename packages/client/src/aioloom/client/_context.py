@@ -12,13 +12,15 @@ from collections.abc import Coroutine, Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from ._response import ClientResponse
+
 if TYPE_CHECKING:
-    from ._response import ClientResponse
     from ._session import ClientSession
 
 __all__ = ("_AwaitableContext", "_RequestContextManager", "_SessionRequestContextManager")
 
 _T = TypeVar("_T")
+_RESPONSE_AENTER: Any = ClientResponse.__aenter__
 
 
 class _AwaitableContext(Coroutine[Any, Any, _T], Generic[_T]):
@@ -53,8 +55,11 @@ class _RequestContextManager(_AwaitableContext["ClientResponse"]):
     __slots__ = ()
 
     async def __aenter__(self) -> ClientResponse:
-        self._resp = await self._coro
-        return await self._resp.__aenter__()
+        resp = self._resp = await self._coro
+        if type(resp).__aenter__ is _RESPONSE_AENTER:
+            resp._in_context = True  # what ClientResponse.__aenter__ does, minus a coroutine
+            return resp
+        return await resp.__aenter__()
 
     async def __aexit__(
         self,

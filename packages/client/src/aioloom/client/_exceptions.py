@@ -27,6 +27,7 @@ written against either family catches them::
      │         │    └── SocketTimeoutError
      │         └── ServerFingerprintMismatch
      ├── ClientPayloadError                  a malformed or truncated response body
+     ├── UploadAbortedError                  a tracked request body was not fully sent
      ├── InvalidURL                          (also ValueError)
      │    └── InvalidUrlClientError
      │         └── InvalidUrlRedirectClientError
@@ -79,6 +80,7 @@ __all__ = (
     "SocketTimeoutError",
     "TooManyRedirects",
     "UnixClientConnectorError",
+    "UploadAbortedError",
     "WSMessageTypeError",
     "WSServerHandshakeError",
 )
@@ -338,6 +340,14 @@ class ServerFingerprintMismatch(ServerConnectionError):
 
 class ClientPayloadError(ClientError):
     """The response body is malformed, truncated or could not be decoded."""
+
+
+class UploadAbortedError(ClientError):
+    """The request body was not fully sent (see :class:`~aioloom.client.UploadTracker`).
+
+    Set on ``UploadTracker.upload_complete`` when the request ended with its body never
+    sent or cut short (cancelled, the connection closed, the response released early).
+    """
 
 
 class InvalidURL(ClientError, ValueError):

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ._timeouts import ClientTimeout, TimerContext
     from ._tracer import _Tracer
 
-__all__ = ("Exchange", "HopSettings")
+__all__ = ("Exchange", "HopSettings", "hop_settings")
 
 # RFC 9110 §9.2.2: methods that may be repeated without changing the outcome.
 IDEMPOTENT: Final = frozenset(
@@ -55,8 +55,40 @@ class HopSettings(TypedDict):
     max_headers: int
 
 
-class _StalePooledConnection(Exception):
-    """A reused connection died before the response: the request may be sent again."""
+def hop_settings(
+    defaults: HopSettings,
+    *,
+    read_until_eof: bool,
+    auto_decompress: bool | None,
+    read_bufsize: int | None,
+    max_line_size: int | None,
+    max_field_size: int | None,
+    max_headers: int | None,
+) -> HopSettings:
+    """A request's response settings: its own values, the session's (``defaults``) for None.
+
+    ``defaults`` itself is returned (shared, never mutated) when nothing is overridden, the
+    common case, so that a plain request builds no dict.
+    """
+    if (
+        read_until_eof
+        and auto_decompress is None
+        and read_bufsize is None
+        and max_line_size is None
+        and max_field_size is None
+        and max_headers is None
+    ):
+        return defaults
+    return {
+        "read_until_eof": read_until_eof,
+        "auto_decompress": defaults["auto_decompress"]
+        if auto_decompress is None
+        else auto_decompress,
+        "read_bufsize": defaults["read_bufsize"] if read_bufsize is None else read_bufsize,
+        "max_line_size": defaults["max_line_size"] if max_line_size is None else max_line_size,
+        "max_field_size": defaults["max_field_size"] if max_field_size is None else max_field_size,
+        "max_headers": defaults["max_headers"] if max_headers is None else max_headers,
+    }
 
 
 class Exchange:
@@ -89,59 +121,58 @@ class Exchange:
     async def __call__(self, req: ClientRequest) -> ClientResponse:
         """Connect, send ``req`` and read its response head.
 
+        One coroutine, looping at most twice (the retry on a dead pooled connection): every
+        coroutine layer is paid on each resume of a request, so there is no helper one.
+
         Raises:
             ConnectionTimeoutError: no connection within ``connect`` / ``sock_connect``.
             ClientConnectorError: the connection could not be opened (and subclasses).
             ClientResponseError, ServerDisconnectedError, ClientOSError: see the response.
         """
-        try:
-            return await self._send_once(req, may_retry=True)
-        except _StalePooledConnection:
-            connector = self._session.connector
-            if connector is not None:
-                connector._drop_idle(req.connection_key)
-        return await self._send_once(req, may_retry=False)
-
-    async def _send_once(self, req: ClientRequest, *, may_retry: bool) -> ClientResponse:
         session = self._session
-        connector = session.connector
-        if connector is None:
-            raise RuntimeError("Session is closed")
         timeout = self._timeout
-        try:
-            conn = await connector.connect(req, traces=self._tracer, timeout=timeout)
-        except asyncio.TimeoutError as exc:
-            raise ConnectionTimeoutError(f"Connection timeout to host {req.url}") from exc
-        protocol = conn.protocol
-        assert protocol is not None
-        try:
-            protocol.set_response_params(
-                method=req.method,
-                timer=self._timer,
-                read_timeout=timeout.sock_read,
-                timeout_ceil_threshold=connector._timeout_ceil_threshold,
-                **self._settings,
-            )
-            resp = await send_request(
-                req,
-                conn,
-                loop=session._loop,
-                force_close=connector.force_close,
-                timer=self._timer,
-                tracer=self._tracer,
-                session=session,
-            )
+        may_retry = True
+        while True:
+            connector = session.connector
+            if connector is None:
+                raise RuntimeError("Session is closed")
             try:
-                await resp.start(conn)
-            except BaseException:
-                resp.close()
+                conn = await connector.connect(req, traces=self._tracer, timeout=timeout)
+            except asyncio.TimeoutError as exc:
+                raise ConnectionTimeoutError(f"Connection timeout to host {req.url}") from exc
+            protocol = conn.protocol
+            assert protocol is not None
+            try:
+                protocol.set_response_params(
+                    method=req.method,
+                    timer=self._timer,
+                    read_timeout=timeout.sock_read,
+                    timeout_ceil_threshold=connector._timeout_ceil_threshold,
+                    **self._settings,
+                )
+                resp = await send_request(
+                    req,
+                    conn,
+                    loop=session._loop,
+                    force_close=connector.force_close,
+                    timer=self._timer,
+                    tracer=self._tracer,
+                    session=session,
+                )
+                try:
+                    await resp.start(conn)
+                except BaseException:
+                    resp.close()
+                    raise
+            except (ServerDisconnectedError, ClientOSError):
+                conn.close()
+                if may_retry and conn.reused and req.method in IDEMPOTENT and req.body_reusable():
+                    # A stale pooled connection: its idle siblings are as old, drop them too.
+                    may_retry = False
+                    connector._drop_idle(req.connection_key)
+                    continue
                 raise
-        except (ServerDisconnectedError, ClientOSError) as exc:
-            conn.close()
-            if may_retry and conn.reused and req.method in IDEMPOTENT and req.body_reusable():
-                raise _StalePooledConnection(exc) from exc
-            raise
-        except BaseException:
-            conn.close()
-            raise
-        return resp
+            except BaseException:
+                conn.close()
+                raise
+            return resp

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from ._response import ClientResponse
     from ._timeouts import TimerContext
     from ._tracer import _Tracer
+    from ._upload import UploadTracker
 
 __all__ = ("ClientRequest", "LooseHeaders", "Params", "prepare_data")
 
@@ -54,6 +55,12 @@ _URL_FORBIDDEN: Final = re.compile(r"[\r\n\x00]")
 _SCHEMES: Final = frozenset({"http", "https", "ws", "wss"})
 _SSL_SCHEMES: Final = frozenset({"https", "wss"})
 _FORM_SCALARS: Final = (str, int, float)
+_NO_NAMES: Final[frozenset[Any]] = frozenset()
+# Methods and URLs that passed the checks: a client asks for the same few again and again.
+# Both are bounded (the URLs start over when full), so odd inputs cannot grow them.
+_CHECKED_MAX: Final = 256
+_CHECKED_METHODS: Final[dict[str, str]] = {}
+_CHECKED_URLS: Final[dict[URL, None]] = {}
 
 
 def _user_agent() -> str:
@@ -90,6 +97,7 @@ class ClientRequest:
     _auto_framing = False
     auth: BasicAuth | None = None
     response: ClientResponse | None = None
+    upload_tracker: UploadTracker | None = None
 
     def __init__(
         self,
@@ -117,6 +125,7 @@ class ClientRequest:
         traces: _Tracer | None = None,
         trust_env: bool = False,
         server_hostname: str | None = None,
+        upload_tracker: UploadTracker | None = None,
     ) -> None:
         self.method = _check_method(method)
         url = _check_url(url)
@@ -131,8 +140,10 @@ class ClientRequest:
         self._session = session
         self._traces = traces
         self.trust_env = trust_env
-        self.ssl = check_ssl_arg(ssl)
+        self.ssl = True if ssl is True else check_ssl_arg(ssl)
         self.server_hostname = server_hostname
+        if upload_tracker is not None:
+            self.upload_tracker = upload_tracker
         self.compress: str | None = None
         self.chunked = False
         self.expect100 = False
@@ -240,8 +251,18 @@ class ClientRequest:
 
     def update_auto_headers(self, skip_auto_headers: Iterable[str] | None) -> None:
         """Add Accept, Accept-Encoding and User-Agent unless given or skipped."""
-        names = list(skip_auto_headers) if skip_auto_headers else []
-        self._skip_auto_headers: frozenset[istr] = frozenset(istr(name) for name in names)
+        headers = self.headers
+        if not skip_auto_headers:  # the common case, kept short
+            self._skip_auto_headers: frozenset[istr] = _NO_NAMES
+            self._skip_lower: frozenset[str] = _NO_NAMES
+            for name, value in self.DEFAULT_HEADERS.items():
+                if name not in headers:
+                    headers[name] = value
+            if hdrs.USER_AGENT not in headers:
+                headers[hdrs.USER_AGENT] = USER_AGENT
+            return
+        names = list(skip_auto_headers)
+        self._skip_auto_headers = frozenset(istr(name) for name in names)
         # istr compares like str: header names are matched lower-cased (RFC 9110 §5.1).
         skip = self._skip_lower = frozenset(name.lower() for name in names)
         if "host" in skip:
@@ -297,6 +318,14 @@ class ClientRequest:
             raise ValueError("proxy_auth must be None or BasicAuth() tuple")
         if proxy.scheme not in ("http", "https") or not proxy.host:
             raise InvalidUrlClientError(proxy, "Only http:// and https:// proxies are supported")
+        url_auth = BasicAuth.from_url(proxy)
+        if url_auth is not None:
+            # Credentials in the proxy URL are the proxy's (as aiohttp's proxy request
+            # takes them); the URL itself goes on without them.
+            if proxy_auth is not None:
+                raise ValueError("Cannot combine proxy_auth with credentials in the proxy URL")
+            proxy_auth = url_auth
+            proxy = proxy.with_user(None)
         self.proxy = proxy
         self.proxy_auth = proxy_auth
         self.proxy_headers = CIMultiDict(proxy_headers) if proxy_headers else None
@@ -431,12 +460,20 @@ def _netrc_auth(host: str) -> BasicAuth | None:
 
 
 def _check_method(method: str) -> str:
+    checked = _CHECKED_METHODS.get(method) if type(method) is str else None
+    if checked is not None:
+        return checked
     if not isinstance(method, str) or not _TOKEN_RE.fullmatch(method):
         raise ValueError(f"Method cannot contain non-token characters {method!r} (RFC 9110 §9.1)")
-    return method.upper()
+    checked = method.upper()
+    if len(_CHECKED_METHODS) < _CHECKED_MAX:
+        _CHECKED_METHODS[method] = checked
+    return checked
 
 
 def _check_url(url: URL) -> URL:
+    if type(url) is URL and url in _CHECKED_URLS:
+        return url
     if not isinstance(url, URL):
         raise InvalidUrlClientError(url, "the URL must be a yarl.URL")
     if _URL_FORBIDDEN.search(str(url)):
@@ -446,10 +483,15 @@ def _check_url(url: URL) -> URL:
         raise InvalidUrlClientError(url)
     if url.scheme not in _SCHEMES:
         raise NonHttpUrlClientError(url)
+    if len(_CHECKED_URLS) >= _CHECKED_MAX:
+        _CHECKED_URLS.clear()  # start over: simple, and safe if loops in threads share it
+    _CHECKED_URLS[url] = None
     return url
 
 
 def _check_version(version: HttpVersion) -> HttpVersion:
+    if version is HttpVersion11:
+        return version
     if version not in (HttpVersion10, HttpVersion11):
         raise ValueError(f"Unsupported HTTP version {version!r}: use HTTP/1.0 or HTTP/1.1")
     return HttpVersion10 if version == HttpVersion10 else HttpVersion11

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ._connection import Connection, ResponseHandler
     from ._request import ClientRequest
     from ._timeouts import TimerContext
+    from ._upload import UploadTracker
 
 __all__ = ("send_request",)
 
@@ -109,9 +110,14 @@ async def send_request(
     _connection_header(req, force_close)
     writer = _make_writer(req, protocol, loop, tracer)
     await writer.write_headers(req.status_line(), req.headers)
+    upload = req.upload_tracker
+    if upload is not None:
+        writer.send_headers()  # the head alone, so the tracker counts body bytes only
+        upload._attempt_started(writer)
     continue100: asyncio.Future[bool] | None = None
     task: asyncio.Task[None] | None = None
     if _inline_body(req):
+        # Written here, not in a helper coroutine: this is every small request's path.
         try:
             body = req.body
             if isinstance(body, Payload):
@@ -119,12 +125,25 @@ async def send_request(
             await writer.write_eof()
         except OSError as exc:
             protocol.force_close()
-            raise _write_error(req, exc) from exc
+            error = _write_error(req, exc)
+            if upload is not None:
+                upload._attempt_finished(writer, error)
+            raise error from exc
+        except BaseException:
+            if upload is not None:
+                upload._attempt_cut(writer)
+            raise
+        if upload is not None:
+            upload._attempt_finished(writer, None)
     else:
         if req.expect100:
             continue100 = loop.create_future()
             writer.send_headers()  # the head goes out alone; the body waits for 100
-        task = loop.create_task(_write_body(req, writer, protocol, continue100))
+        task = loop.create_task(_write_body(req, writer, protocol, continue100, upload))
+        if upload is not None:
+            # A task cancelled before its first step never runs its finally: the attempt
+            # still ends (a late event of a finished attempt is ignored by the tracker).
+            task.add_done_callback(lambda _: upload._attempt_cut(writer))
     response_class = req.response_class or ClientResponse
     response = response_class(
         req.method,
@@ -152,8 +171,10 @@ async def _write_body(
     writer: StreamWriter,
     protocol: ResponseHandler,
     continue100: asyncio.Future[bool] | None,
+    upload: UploadTracker | None = None,
 ) -> None:
     complete = False
+    error: BaseException | None = None
     try:
         if continue100 is not None:
             await writer.drain()
@@ -166,7 +187,8 @@ async def _write_body(
         await writer.write_eof()
         complete = True
     except OSError as exc:
-        protocol.set_exception(_write_error(req, exc), exc)
+        error = _write_error(req, exc)
+        protocol.set_exception(error, exc)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
@@ -179,3 +201,8 @@ async def _write_body(
         if not complete:
             # The server was promised a body it did not fully get: framing is lost.
             protocol.force_close()
+        if upload is not None:
+            if complete or error is not None:
+                upload._attempt_finished(writer, error)
+            else:
+                upload._attempt_cut(writer)

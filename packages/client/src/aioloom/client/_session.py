@@ -21,7 +21,7 @@ import traceback
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from multidict import CIMultiDict, istr
 from yarl import URL
@@ -40,7 +40,7 @@ from ._exceptions import (
     InvalidUrlClientError,
     NonHttpUrlClientError,
 )
-from ._exchange import Exchange, HopSettings
+from ._exchange import Exchange, HopSettings, hop_settings
 from ._fingerprint import SSLArg, check_ssl_arg
 from ._middleware import ClientHandlerType, ClientMiddlewareType, build_client_middlewares
 from ._request import ClientRequest, LooseHeaders, Params
@@ -48,6 +48,7 @@ from ._response import ClientResponse, FallbackCharsetResolver
 from ._tcp import TCPConnector
 from ._timeouts import DEFAULT_TIMEOUT, ClientTimeout, Deadline
 from ._tracer import load_tracing, make_tracer
+from ._upload import UploadTracker
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -98,6 +99,7 @@ class _RequestOptions(TypedDict, total=False):
     max_field_size: int | None
     max_headers: int | None
     middlewares: Sequence[ClientMiddlewareType] | None
+    upload_tracker: UploadTracker | None
 
 
 def _default_charset(response: ClientResponse, body: bytes) -> str:
@@ -197,6 +199,15 @@ class ClientSession:
         self._max_field_size = max_field_size
         self._max_headers = max_headers
         self._resolve_charset = fallback_charset_resolver
+        # Shared, never mutated, by every request that overrides none of them.
+        self._default_settings: HopSettings = {
+            "read_until_eof": True,
+            "auto_decompress": auto_decompress,
+            "read_bufsize": read_bufsize,
+            "max_line_size": max_line_size,
+            "max_field_size": max_field_size,
+            "max_headers": max_headers,
+        }
 
     def __repr__(self) -> str:
         return f"<ClientSession closed={self.closed}>"
@@ -339,7 +350,8 @@ class ClientSession:
         ``read_until_eof``, ``proxy``, ``proxy_auth``, ``timeout``, ``ssl``,
         ``server_hostname``, ``proxy_headers``, ``trace_request_ctx``, ``read_bufsize``,
         ``auto_decompress``, ``max_line_size``, ``max_field_size``, ``max_headers``,
-        ``middlewares`` -- as in aiohttp 3.14.
+        ``middlewares``, ``upload_tracker`` (an :class:`UploadTracker`) -- as in aiohttp
+        3.14.
         """
         return _RequestContextManager(self._request(method, url, **kwargs))
 
@@ -452,77 +464,95 @@ class ClientSession:
         max_field_size: int | None = None,
         max_headers: int | None = None,
         middlewares: Sequence[ClientMiddlewareType] | None = None,
+        upload_tracker: UploadTracker | None = None,
     ) -> ClientResponse:
-        if self.closed:
-            raise RuntimeError("Session is closed")
-        if data is not None and json is not None:
-            raise ValueError("data and json parameters can not be used at the same time")
-        if json is not None:
-            data = JsonPayload(json, dumps=self._json_serialize)
-        url = self._checked_url(str_or_url)
-        if proxy is None:
-            proxy, proxy_auth = self._default_proxy, proxy_auth or self._default_proxy_auth
-        if auth is None and BasicAuth.from_url(url) is None:
-            auth = self._default_auth
-        hop = Hop(method, url, params, data, self._prepare_headers(headers), auth)
-        options = HopOptions(
-            skip_auto_headers=self._skip_auto_headers.union(
-                istr(name) for name in skip_auto_headers or ()
-            ),
-            cookies=cookies,
-            compress=compress,
-            chunked=chunked,
-            expect100=expect100,
-            proxy=URL(proxy) if isinstance(proxy, str) else proxy,
-            proxy_auth=proxy_auth,
-            ssl=check_ssl_arg(ssl),
-            server_hostname=server_hostname,
-            proxy_headers=proxy_headers,
-        )
-        settings: HopSettings = {
-            "read_until_eof": read_until_eof,
-            "auto_decompress": _pick(auto_decompress, self._auto_decompress),
-            "read_bufsize": _pick(read_bufsize, self._read_bufsize),
-            "max_line_size": _pick(max_line_size, self._max_line_size),
-            "max_field_size": _pick(max_field_size, self._max_field_size),
-            "max_headers": _pick(max_headers, self._max_headers),
-        }
-        real_timeout = self._real_timeout(timeout)
-        tracer = make_tracer(self, self._trace_configs, trace_request_ctx)
-        if tracer.enabled:
-            start_url = url.extend_query(params) if params else url
-            await tracer.send_request_start(method, start_url, hop.headers)
-        deadline = Deadline(self._loop, real_timeout.total, real_timeout.ceil_threshold)
-        handler: ClientHandlerType = Exchange(self, real_timeout, deadline.timer, tracer, settings)
-        chain = self._middlewares if middlewares is None else tuple(middlewares)
-        if chain:
-            handler = build_client_middlewares(handler, chain)
-        hops = RequestChain(
-            self,
-            hop,
-            options,
-            handler,
-            deadline.timer,
-            tracer,
-            allow_redirects=allow_redirects,
-            max_redirects=max_redirects,
-        )
+        if upload_tracker is not None:
+            upload_tracker._bind()
         try:
-            with deadline.timer if deadline.timer is not None else contextlib.nullcontext():
-                resp = await hops.run()
-            await self._check_status(resp, raise_for_status)
-            if resp.connection is not None:
-                resp.connection.add_callback(deadline.cancel)
-            else:
+            if self.closed:
+                raise RuntimeError("Session is closed")
+            if data is not None and json is not None:
+                raise ValueError("data and json parameters can not be used at the same time")
+            if json is not None:
+                data = JsonPayload(json, dumps=self._json_serialize)
+            url = self._checked_url(str_or_url)
+            if proxy is None:
+                proxy, proxy_auth = self._default_proxy, proxy_auth or self._default_proxy_auth
+            if (
+                auth is None
+                and self._default_auth is not None
+                and url.raw_user is None
+                and url.raw_password is None  # no credentials in the URL (BasicAuth.from_url)
+            ):
+                auth = self._default_auth
+            hop = Hop(method, url, params, data, self._prepare_headers(headers), auth)
+            options = HopOptions(
+                skip_auto_headers=self._skip_auto_headers.union(
+                    istr(name) for name in skip_auto_headers
+                )
+                if skip_auto_headers
+                else self._skip_auto_headers,
+                cookies=cookies,
+                compress=compress,
+                chunked=chunked,
+                expect100=expect100,
+                proxy=URL(proxy) if isinstance(proxy, str) else proxy,
+                proxy_auth=proxy_auth,
+                ssl=True if ssl is True else check_ssl_arg(ssl),
+                server_hostname=server_hostname,
+                proxy_headers=proxy_headers,
+                upload_tracker=upload_tracker,
+            )
+            settings = hop_settings(
+                self._default_settings,
+                read_until_eof=read_until_eof,
+                auto_decompress=auto_decompress,
+                read_bufsize=read_bufsize,
+                max_line_size=max_line_size,
+                max_field_size=max_field_size,
+                max_headers=max_headers,
+            )
+            real_timeout = self._timeout if timeout is _SENTINEL else self._real_timeout(timeout)
+            tracer = make_tracer(self, self._trace_configs, trace_request_ctx)
+            if tracer.enabled:
+                start_url = url.extend_query(params) if params else url
+                await tracer.send_request_start(method, start_url, hop.headers)
+            deadline = Deadline(self._loop, real_timeout.total, real_timeout.ceil_threshold)
+            handler: ClientHandlerType = Exchange(
+                self, real_timeout, deadline.timer, tracer, settings
+            )
+            chain = self._middlewares if middlewares is None else tuple(middlewares)
+            if chain:
+                handler = build_client_middlewares(handler, chain)
+            hops = RequestChain(
+                self,
+                hop,
+                options,
+                handler,
+                deadline.timer,
+                tracer,
+                allow_redirects=allow_redirects,
+                max_redirects=max_redirects,
+            )
+            try:
+                with deadline.timer if deadline.timer is not None else contextlib.nullcontext():
+                    resp = await hops.run()
+                await self._check_status(resp, raise_for_status)
+                if resp.connection is not None:
+                    resp.connection.add_callback(deadline.cancel)
+                else:
+                    deadline.cancel()
+                if tracer.enabled:
+                    await tracer.send_request_end(hop.method, hop.url, hop.headers, resp)
+                return resp
+            except BaseException as exc:
                 deadline.cancel()
-            if tracer.enabled:
-                await tracer.send_request_end(hop.method, hop.url, hop.headers, resp)
-            return resp
-        except BaseException as exc:
-            deadline.cancel()
-            if tracer.enabled:
-                await tracer.send_request_exception(hop.method, hop.url, hop.headers, exc)
-            raise
+                if tracer.enabled:
+                    await tracer.send_request_exception(hop.method, hop.url, hop.headers, exc)
+                raise
+        finally:
+            if upload_tracker is not None:
+                upload_tracker._request_finished()
 
     def _checked_url(self, str_or_url: str | URL) -> URL:
         url = self._build_url(str_or_url)
@@ -540,13 +570,6 @@ class ClientSession:
             resp.raise_for_status()
         elif callable(check):
             await check(resp)
-
-
-_T = TypeVar("_T")
-
-
-def _pick(value: _T | None, default: _T) -> _T:
-    return default if value is None else value
 
 
 def _check_base_url(base_url: str | URL | None) -> URL | None:

@@ -110,7 +110,7 @@ class TCPConnector(BaseConnector):
         interleave: how many addresses of the first family come before the next family.
         socket_factory: builds each socket from its address info.
 
-        The other arguments are :class:`BaseConnector`'s.
+    The other arguments are :class:`BaseConnector`'s.
     """
 
     def __init__(
@@ -482,7 +482,7 @@ class UnixConnector(BaseConnector):
     Args:
         path: the socket's path.
 
-        The other arguments are :class:`BaseConnector`'s.
+    The other arguments are :class:`BaseConnector`'s.
     """
 
     def __init__(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from . import hdrs
 from ._auth import (
     BasicAuth,
+    encode_basic_auth,
 )
 from ._chainmap import (
     ChainMapProxy,
@@ -87,6 +88,7 @@ from ._quoting import (
     unquote_string,
 )
 from ._serialize import encode_chunk, last_chunk, serialize_head
+from ._zlib_backend import set_zlib_backend
 
 __all__ = (
     "hdrs",
@@ -147,6 +149,8 @@ __all__ = (
     "serialize_head",
     "encode_chunk",
     "last_chunk",
+    "encode_basic_auth",
+    "set_zlib_backend",
     "EndOfMessage",
     "HttpRequestParser",
     "HttpResponseParser",

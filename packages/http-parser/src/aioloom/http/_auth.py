@@ -1,4 +1,4 @@
-"""HTTP Basic authentication credentials: aiohttp's ``BasicAuth`` (RFC 7617)."""
+"""HTTP Basic authentication (RFC 7617): aiohttp's ``BasicAuth`` and ``encode_basic_auth``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,38 @@ from typing import NamedTuple
 
 from yarl import URL
 
-__all__ = ("BasicAuth",)
+__all__ = ("BasicAuth", "encode_basic_auth")
+
+
+def encode_basic_auth(login: str, password: str = "", encoding: str = "utf-8") -> str:
+    """Return an ``Authorization`` (or ``Proxy-Authorization``) value for the Basic scheme.
+
+    aiohttp 3.14's replacement for ``BasicAuth(...).encode()``: ``"Basic "`` followed by the
+    base64 of ``login:password`` (RFC 7617 §2). The default charset is UTF-8, the one RFC
+    7617 §2.1 lets a server ask for with ``charset="UTF-8"``; ``BasicAuth`` keeps latin-1.
+
+    Args:
+        login: the user-id; RFC 7617 §2 forbids a colon in it. May be empty.
+        password: the password; may be empty and may contain colons.
+        encoding: the charset that turns ``login:password`` into octets.
+
+    Returns:
+        The field value, e.g. ``"Basic dXNlcjpwYXNz"``.
+
+    Raises:
+        ValueError: ``login`` contains ``":"``, or ``login`` or ``password`` is None.
+        UnicodeEncodeError: the credentials cannot be written in ``encoding``.
+        LookupError: ``encoding`` is not a known codec.
+    """
+    if login is None or password is None:
+        # aiohttp would send the text "None"; a missing credential is a bug in the caller.
+        raise ValueError("None is not allowed as login or password value")
+    if ":" in login:
+        # RFC 7617 §2: a user-id containing a colon character is invalid.
+        raise ValueError('A ":" is not allowed in login (RFC 7617#section-2)')
+    creds = f"{login}:{password}".encode(encoding)
+    # base64 output is ASCII whatever the credentials' charset (RFC 4648 §4).
+    return "Basic " + base64.b64encode(creds).decode("ascii")
 
 
 class _Credentials(NamedTuple):
@@ -103,5 +134,4 @@ class BasicAuth(_Credentials):
         Raises:
             UnicodeEncodeError: the credentials cannot be written in ``encoding``.
         """
-        creds = f"{self.login}:{self.password}".encode(self.encoding)
-        return "Basic " + base64.b64encode(creds).decode("ascii")
+        return encode_basic_auth(self.login, self.password, self.encoding)

@@ -1,7 +1,9 @@
 """Content codings (RFC 9110 §8.4.1): bounded incremental decoders and streaming encoders.
 
 This module owns every content coding aioloom speaks: ``gzip``/``x-gzip`` and ``deflate``
-through the standard library's :mod:`zlib`, ``br`` when the ``brotli`` package (1.2 or
+through the zlib backend (the standard library's :mod:`zlib` unless
+:func:`~aioloom.http.set_zlib_backend` chose another; each coder takes the backend current when
+it is created, see :mod:`aioloom.http._zlib_backend`), ``br`` when the ``brotli`` package (1.2 or
 newer, ``pip install aioloom-http[speedups]``) imports, and ``zstd`` when the standard
 library has :mod:`compression.zstd` (Python 3.14+) or its backport ``backports.zstd`` is
 installed. Nothing here is required: a missing library only removes its coding from
@@ -40,11 +42,11 @@ from __future__ import annotations
 
 import importlib
 import sys
-import zlib
 from collections.abc import Callable
-from typing import Any, Final, Protocol, cast
+from typing import Any, Final, Protocol, TypedDict, cast
 
 from ._exceptions import ContentEncodingError, DecompressSizeError
+from ._zlib_backend import ZLibBackend, ZLibCompressObj, ZLibDecompressObj, get_zlib_backend
 
 __all__ = (
     "SUPPORTED_ENCODINGS",
@@ -184,7 +186,7 @@ def _is_zstd_frame(head: bytes) -> bool:
     return head == _ZSTD_MAGIC or (head[1:] == b"\x2a\x4d\x18" and head[0] & 0xF0 == 0x50)
 
 
-def _deflate_wbits(head: bytes) -> int:
+def _deflate_wbits(head: bytes, max_wbits: int) -> int:
     """Pick zlib-wrapped or raw deflate from the first two bytes, as browsers do.
 
     RFC 9110 §8.4.1.2 says "deflate" is the zlib format (RFC 1950), but some servers send
@@ -193,17 +195,18 @@ def _deflate_wbits(head: bytes) -> int:
     """
     cmf, flg = head[0], head[1]
     if cmf & 0x0F == 8 and cmf >> 4 <= 7 and ((cmf << 8) | flg) % 31 == 0:
-        return zlib.MAX_WBITS
-    return -zlib.MAX_WBITS
+        return max_wbits
+    return -max_wbits
 
 
 class _ZlibDecoder:
     """gzip (RFC 1952, members in sequence) and deflate (zlib-wrapped or raw) via zlib."""
 
     def __init__(self, encoding: str) -> None:
+        self._zlib = get_zlib_backend()  # this stream keeps the backend it started with
         self._encoding = encoding
         self._gzip = encoding == "gzip"
-        self._obj: Any = zlib.decompressobj(16 + zlib.MAX_WBITS) if self._gzip else None
+        self._obj: ZLibDecompressObj | None = self._new_gzip() if self._gzip else None
         self._tail = b""  # input not consumed yet
         self._ignore = False  # trailing bytes after the stream that start no member
         self.eof = False
@@ -221,14 +224,19 @@ class _ZlibDecoder:
             if len(buf) < 2 and (not buf or buf[0] & 0x0F == 8):
                 self._tail = buf  # not enough to tell zlib from raw deflate yet
                 return b"", False
-            self._obj = zlib.decompressobj(_deflate_wbits(buf) if len(buf) > 1 else -15)
-        return self._inflate(buf, limit)
+            max_wbits = self._zlib.MAX_WBITS
+            wbits = _deflate_wbits(buf, max_wbits) if len(buf) > 1 else -max_wbits
+            self._obj = self._zlib.decompressobj(wbits)
+        return self._inflate(self._obj, buf, limit)
 
-    def _inflate(self, buf: bytes, limit: int) -> tuple[bytes, bool]:
-        obj = self._obj
+    def _new_gzip(self) -> ZLibDecompressObj:
+        # RFC 1952 wrapper: zlib's wbits 16 + window bits selects the gzip header and trailer.
+        return self._zlib.decompressobj(16 + self._zlib.MAX_WBITS)
+
+    def _inflate(self, obj: ZLibDecompressObj, buf: bytes, limit: int) -> tuple[bytes, bool]:
         try:
-            out: bytes = obj.decompress(buf, limit)
-        except zlib.error as exc:
+            out = obj.decompress(buf, limit)
+        except self._zlib.error as exc:
             raise _decode_error(self._encoding, f"corrupt stream ({exc})") from exc
         if obj.eof:
             self.eof = True
@@ -247,9 +255,9 @@ class _ZlibDecoder:
         if not starts:
             self._tail, self._ignore = b"", True
             return b"", False
-        self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._obj = obj = self._new_gzip()
         self.eof = False
-        return self._inflate(buf, limit)
+        return self._inflate(obj, buf, limit)
 
 
 class _BrotliDecoder:
@@ -468,6 +476,27 @@ def _check_level(encoding: str, level: int, low: int, high: int) -> None:
         raise ValueError(f"{encoding} compression level must be in {low}..{high}, got {level}")
 
 
+class _CompressOptions(TypedDict, total=False):
+    # Left out: the backend's own default (Z_DEFAULT_COMPRESSION, Z_DEFAULT_STRATEGY).
+    wbits: int
+    level: int
+    strategy: int
+
+
+def _new_compressobj(
+    backend: ZLibBackend, encoding: str, options: _CompressOptions
+) -> ZLibCompressObj:
+    """``backend.compressobj(**options)``; a setting the backend refuses is a ValueError.
+
+    A replacement backend may accept fewer levels than zlib (ISA-L has 0..3), and says so
+    with its own ``error``.
+    """
+    try:
+        return backend.compressobj(**options)
+    except backend.error as exc:
+        raise ValueError(f"Can not encode content-encoding: {encoding}: {exc}") from exc
+
+
 class Compressor:
     """Streaming encoder of one body.
 
@@ -478,6 +507,9 @@ class Compressor:
             None picks the library default (br: quality 4, suited to on-the-fly use).
         strategy: a zlib strategy (``zlib.Z_FILTERED`` ...) for gzip and deflate; other
             codings have none and ignore it.
+
+    gzip and deflate use the zlib backend current at construction
+    (:func:`~aioloom.http.set_zlib_backend`).
 
     Raises:
         ValueError: the coding is unknown or not available here, or the level is out of range.
@@ -500,14 +532,20 @@ class Compressor:
             raise ValueError(f"Can not encode content-encoding: {encoding}: unknown coding")
 
     def _init_zlib(self, level: int | None, strategy: int | None) -> None:
-        level = zlib.Z_DEFAULT_COMPRESSION if level is None else level
-        _check_level(self.encoding, level, -1, 9)
-        wbits = 16 + zlib.MAX_WBITS if self.encoding == "gzip" else zlib.MAX_WBITS
-        strategy = zlib.Z_DEFAULT_STRATEGY if strategy is None else strategy
-        obj = zlib.compressobj(level, zlib.DEFLATED, wbits, zlib.DEF_MEM_LEVEL, strategy)
+        backend = get_zlib_backend()
+        # RFC 1952 (gzip) wrapper: wbits 16 + window bits; RFC 1950 (zlib) wrapper: window bits.
+        wbits = backend.MAX_WBITS + (16 if self.encoding == "gzip" else 0)
+        options: _CompressOptions = {"wbits": wbits}
+        if level is not None:
+            _check_level(self.encoding, level, -1, 9)  # the zlib API's range
+            options["level"] = level
+        if strategy is not None:
+            options["strategy"] = strategy
+        obj = _new_compressobj(backend, self.encoding, options)
+        sync_mode = backend.Z_SYNC_FLUSH
         self._compress: Callable[[Buffer], bytes] = obj.compress
         self._finish: Callable[[], bytes] = obj.flush
-        self._sync_flush: Callable[[], bytes] = lambda: obj.flush(zlib.Z_SYNC_FLUSH)
+        self._sync_flush: Callable[[], bytes] = lambda: obj.flush(sync_mode)
 
     def _init_brotli(self, level: int | None) -> None:
         if _brotli is None:

@@ -90,8 +90,8 @@ def _unescape_match(match: re.Match[str]) -> str:
 def parse_cookie_header(header: str) -> dict[str, str]:
     """Parse a ``Cookie`` request header into ``{name: value}``.
 
-    Pairs are split on ``;`` (RFC 6265 §4.2.1: cookie-string = cookie-pair *( ";" SP
-    cookie-pair )), names and values are trimmed, a DQUOTE-wrapped value is unquoted.
+    Pairs are split on ``;`` (RFC 6265 §4.2.1: ``cookie-string = cookie-pair *( ";" SP
+    cookie-pair )``), names and values are trimmed, a DQUOTE-wrapped value is unquoted.
     A piece without ``=`` or with an unusable name is skipped and parsing goes on.
     Attribute-like names (``path``, ``secure``...) are ordinary cookies here
     (RFC 6265 §5.4). When a name repeats, the first pair wins: user agents send the

@@ -252,6 +252,10 @@ def _switchable(headers: CIMultiDictProxy[str]) -> bool:
 
 
 def _check_singletons(headers: CIMultiDictProxy[str]) -> None:
+    # keys() lists each case-insensitive name once: as many as the fields means no name is
+    # repeated (the usual section), so no singleton can be.
+    if len(headers.keys()) == len(headers):
+        return
     for name in _SINGLETONS:
         if name in headers and len(headers.getall(name)) > 1:
             raise BadHttpMessage(f"Duplicate '{name}' header found.")

@@ -13,9 +13,11 @@ events::
 
 The grammar lives in ``_abnf``, start lines in ``_startline``, field sections in
 ``_headparse``, framing decisions in ``_framing``, chunked bodies in ``_bodyparse`` and
-the limits in ``_limits``.  The hot inner functions (the field splitter and the start-line
-parsers) are looked up as class attributes, so a compiled accelerator can replace them
-without touching this state machine; it must pass the same tests.
+the limits in ``_limits``.  A head seen before (byte for byte, under the same settings)
+is not parsed again: a small bounded cache hands back the immutable message parsed the
+first time (see ``_HEAD_CACHE_SIZE``).  The hot inner functions (the field splitter and
+the start-line parsers) are looked up as class attributes, so a compiled accelerator can
+replace them without touching this state machine; it must pass the same tests.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import re
 import sys
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Final, Generic, NoReturn, TypeVar
 
@@ -113,12 +116,50 @@ def _skip(pattern: re.Pattern[bytes], data: bytes, pos: int) -> int:
 # NamedTuple construction without the generated __new__'s Python frame (the hot path).
 _new_tuple: Final = tuple.__new__
 
+# A parsed head and what it decided: (message, body, switch, should_close).  ``body`` is a
+# Content-Length, CHUNKED or UNTIL_CLOSE; 0 with neither flag means "end of message now"
+# (also used for an interim 1xx response, which never closes or switches).
+_Parsed = tuple[_MsgT, int, bool, bool]
+# What the head cache keeps per head: the parser settings it was parsed under (limits,
+# lax, and for responses the request method, which decides HEAD/CONNECT framing), then
+# the parse result.
+_Config = tuple[int, int, int, bool, str | None]
+_CacheEntry = tuple[_Config, _MsgT, int, bool, bool]
+
+# Heads repeat byte for byte on a keep-alive connection (the same client sends the same
+# fields each time) and across connections (load balancers, health checks, API clients).
+# Parsing is a pure function of the head's bytes and the settings above, and every part of
+# a parsed head is immutable (str, int, tuples, a read-only CIMultiDictProxy, a yarl.URL),
+# so a repeated head reuses the message parsed the first time: one dict lookup instead of
+# the start line, fields and framing.  Only heads that parsed without an error are kept, so
+# every check has run on those exact bytes.  Bounded: at most _HEAD_CACHE_SIZE heads of at
+# most _HEAD_CACHEABLE bytes each (well under 1 MiB with what they parse to); a full cache
+# is emptied, so a client sending distinct heads costs one clear() per _HEAD_CACHE_SIZE.
+_HEAD_CACHE_SIZE: Final = 128
+_HEAD_CACHEABLE: Final = 2048
+# Heads carrying credentials or session state are never kept, so that no secret outlives
+# its request in the cache and a cache hit cannot tell anyone that a given credential was
+# sent recently (RFC 9110 §11.6.2 Authorization, §11.7.2 Proxy-Authorization; RFC 6265
+# §5.4 Cookie, §4.1 Set-Cookie).
+_CREDENTIAL_FIELDS: Final = ("Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie")
+
+
+def _carries_credentials(headers: Mapping[str, str]) -> bool:
+    """Whether a parsed head has a field the head cache must not keep."""
+    return any(name in headers for name in _CREDENTIAL_FIELDS)
+
+
+_request_heads: dict[bytes, _CacheEntry[RawRequestMessage]] = {}
+_response_heads: dict[bytes, _CacheEntry[RawResponseMessage]] = {}
+
 
 class _HttpParser(ABC, Generic[_MsgT]):
     """The state machine shared by the request and response parsers."""
 
     __slots__ = (
+        "_cache",
         "_close",
+        "_config",
         "_decoder",
         "_error",
         "_expected",
@@ -145,6 +186,7 @@ class _HttpParser(ABC, Generic[_MsgT]):
         max_field_size: int = DEFAULT_MAX_FIELD_SIZE,
         max_headers: int = DEFAULT_MAX_HEADERS,
         lax: bool = False,
+        cache: dict[bytes, _CacheEntry[_MsgT]] | None = None,
     ) -> None:
         # One cheap test on the usual path (a parser may be made per message); the
         # ``type() is int`` checks refuse bools too.
@@ -171,6 +213,10 @@ class _HttpParser(ABC, Generic[_MsgT]):
         self._close = False
         self._switch = False
         self._error: HttpProcessingError | None = None
+        # The head cache shared by the parsers of a kind (None: every head is parsed), and
+        # the settings a cached head must have been parsed under to be reused.
+        self._cache: dict[bytes, _CacheEntry[_MsgT]] | None = cache
+        self._config: _Config = (max_line_size, max_field_size, max_headers, lax, None)
 
     def feed_data(
         self, data: bytes | bytearray | memoryview
@@ -325,7 +371,7 @@ class _HttpParser(ABC, Generic[_MsgT]):
                 has_start_line=True,
             )
             return self._resume_head(data, pos, events)
-        self._message(data, pos, after, events)
+        self._emit_head(data, pos, after, end, events)
         return end
 
     def _resume_head(
@@ -341,8 +387,39 @@ class _HttpParser(ABC, Generic[_MsgT]):
         rest = len(guard.buf) - end
         self._guard = None
         after, _ = find_section_end(head, 0, lax=self._lax)
-        self._message(head, 0, after, events)
+        self._emit_head(head, 0, after, end, events)
         return len(data) - rest
+
+    def _emit_head(
+        self,
+        data: bytes,
+        start: int,
+        after: int,
+        end: int,
+        events: list[_MsgT | bytes | EndOfMessage],
+    ) -> None:
+        """Emit the head ``data[start:end]`` (parsed, or reused from the cache); set the body."""
+        cache = self._cache
+        if cache is not None and end - start <= _HEAD_CACHEABLE:
+            key = data[start:end]
+            entry = cache.get(key)
+            if entry is not None and entry[0] == self._config:
+                _, message, body, switch, close = entry
+            else:
+                message, body, switch, close = self._message(data, start, after)
+                if not _carries_credentials(message.headers):
+                    if len(cache) >= _HEAD_CACHE_SIZE:
+                        cache.clear()
+                    cache[key] = (self._config, message, body, switch, close)
+        else:
+            message, body, switch, close = self._message(data, start, after)
+        events.append(message)
+        if body or switch or close:
+            self._close = close
+            self._switch = switch
+            self._set_body(body, events)
+        else:
+            events.append(_EOM)
 
     def _start_line(self, data: bytes, start: int, after: int) -> tuple[bytes, int]:
         """Cut the start line at ``start``; return it and the index of the first field.
@@ -397,10 +474,8 @@ class _HttpParser(ABC, Generic[_MsgT]):
             self._state = _HEAD
 
     @abstractmethod
-    def _message(
-        self, data: bytes, start: int, after: int, events: list[_MsgT | bytes | EndOfMessage]
-    ) -> None:
-        """Parse the head ``data[start:after]`` (plus its empty line), emit it, set the body."""
+    def _message(self, data: bytes, start: int, after: int) -> _Parsed[_MsgT]:
+        """Parse the head ``data[start:after]`` (without its empty line) and its framing."""
 
 
 class HttpRequestParser(_HttpParser[RawRequestMessage]):
@@ -433,15 +508,10 @@ class HttpRequestParser(_HttpParser[RawRequestMessage]):
             max_field_size=max_field_size,
             max_headers=max_headers,
             lax=False,
+            cache=_request_heads,
         )
 
-    def _message(
-        self,
-        data: bytes,
-        start: int,
-        after: int,
-        events: list[RawRequestMessage | bytes | EndOfMessage],
-    ) -> None:
+    def _message(self, data: bytes, start: int, after: int) -> _Parsed[RawRequestMessage]:
         line, first = self._start_line(data, start, after)
         try:
             method, path, version, url = self._parse_request_line(line)
@@ -460,29 +530,10 @@ class HttpRequestParser(_HttpParser[RawRequestMessage]):
         should_close, compression, upgrade, chunked, body, switch = request_framing(
             headers, version, method
         )
-        events.append(
-            _new_tuple(
-                RawRequestMessage,
-                (
-                    method,
-                    path,
-                    version,
-                    headers,
-                    raw_headers,
-                    should_close,
-                    compression,
-                    upgrade,
-                    chunked,
-                    url,
-                ),
-            )
-        )
-        if body or switch or should_close:
-            self._close = should_close
-            self._switch = switch
-            self._set_body(body, events)
-        else:
-            events.append(_EOM)
+        head = (method, path, version, headers, raw_headers)
+        framing = (should_close, compression, upgrade, chunked)
+        message: RawRequestMessage = _new_tuple(RawRequestMessage, (*head, *framing, url))
+        return message, body, switch, should_close
 
 
 class HttpResponseParser(_HttpParser[RawResponseMessage]):
@@ -521,7 +572,7 @@ class HttpResponseParser(_HttpParser[RawResponseMessage]):
     values, invalid field names, malformed chunk sizes or extensions.
     """
 
-    __slots__ = ("method",)
+    __slots__ = ("_method",)
     _start_line_name = "the status line"
     _parse_status_line: ClassVar[StatusLineParser] = staticmethod(parse_status_line)
 
@@ -538,16 +589,22 @@ class HttpResponseParser(_HttpParser[RawResponseMessage]):
             max_field_size=max_field_size,
             max_headers=max_headers,
             lax=not sys.flags.dev_mode if lax is None else lax,
+            cache=_response_heads,
         )
-        self.method: str | None = None
+        self._method: str | None = None
 
-    def _message(
-        self,
-        data: bytes,
-        start: int,
-        after: int,
-        events: list[RawResponseMessage | bytes | EndOfMessage],
-    ) -> None:
+    @property
+    def method(self) -> str | None:
+        """The method of the request the next response answers (None: unknown, as GET)."""
+        return self._method
+
+    @method.setter
+    def method(self, value: str | None) -> None:
+        self._method = value
+        # The framing of a response depends on the method: part of the head cache's key.
+        self._config = (*self._config[:4], value)
+
+    def _message(self, data: bytes, start: int, after: int) -> _Parsed[RawResponseMessage]:
         line, first = self._start_line(data, start, after)
         try:
             version, code, reason = self._parse_status_line(line, lax=self._lax)
@@ -564,28 +621,13 @@ class HttpResponseParser(_HttpParser[RawResponseMessage]):
             splitter=self._split_fields,
         )
         should_close, compression, upgrade, chunked, body, switch = response_framing(
-            headers, version, code, self.method, lax=self._lax
+            headers, version, code, self._method, lax=self._lax
         )
-        events.append(
-            _new_tuple(
-                RawResponseMessage,
-                (
-                    version,
-                    code,
-                    reason,
-                    headers,
-                    raw_headers,
-                    should_close,
-                    compression,
-                    upgrade,
-                    chunked,
-                ),
-            )
-        )
+        head = (version, code, reason, headers, raw_headers)
+        framing = (should_close, compression, upgrade, chunked)
+        message: RawResponseMessage = _new_tuple(RawResponseMessage, head + framing)
         if code < 200 and not switch:
-            # RFC 9110 §15.2: an interim response; the final response follows.
-            events.append(_EOM)
-            return
-        self._close = should_close
-        self._switch = switch
-        self._set_body(body, events)
+            # RFC 9110 §15.2: an interim response (no body, never closes); the final
+            # response follows.
+            return message, 0, False, False
+        return message, body, switch, should_close

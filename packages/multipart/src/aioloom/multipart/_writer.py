@@ -6,7 +6,7 @@ payloads, so it nests and is sent like any body::
     with MultipartWriter("mixed") as mpwriter:
         mpwriter.append("hello")                       # text/plain part
         mpwriter.append_json({"a": 1})                 # application/json part
-        mpwriter.append(open("big.bin", "rb"))         # streamed 64 KiB at a time
+        mpwriter.append(open("big.bin", "rb"))         # streamed 256 KiB at a time
     await session.post(url, data=mpwriter)
 
 The body follows RFC 2046 §5.1.1: each part is ``--boundary CRLF``, its header block, a

@@ -18,6 +18,7 @@ from ._fixtures import AioloomClient, AioloomRawServer, AioloomServer
 from ._loop import loop_context, setup_test_loop, teardown_test_loop
 from ._memory import MemoryTransport, memory_transport_pair
 from ._server import (
+    REUSE_ADDRESS,
     TEST_SHUTDOWN_TIMEOUT,
     BaseTestServer,
     RawTestServer,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from ._mocks import RecordingTransport, make_mocked_coro, make_mocked_request
 
 __all__ = (
+    "REUSE_ADDRESS",
     "TEST_SHUTDOWN_TIMEOUT",
     "AioHTTPTestCase",
     "AioloomClient",

@@ -19,10 +19,9 @@ from yarl import URL
 from ._server import BaseTestServer
 
 if TYPE_CHECKING:
-    from aioloom.client._cookie_seam import CookieJarLike
-    from aioloom.client._response import ClientResponse
-    from aioloom.client._session import ClientSession
-    from aioloom.web._app import Application
+    from aioloom.client import ClientResponse, ClientSession
+    from aioloom.client._cookie_seam import CookieJarLike  # a Protocol aioloom.client keeps private
+    from aioloom.web import Application
 
 __all__ = ("TestClient",)
 
@@ -58,8 +57,7 @@ class TestClient:
     ) -> None:
         if not isinstance(server, BaseTestServer):
             raise TypeError(f"server must be a TestServer instance, found type: {type(server)!r}")
-        from aioloom.client._cookiejar import CookieJar
-        from aioloom.client._session import ClientSession
+        from aioloom.client import ClientSession, CookieJar
 
         self._server = server
         if cookie_jar is None:

@@ -18,9 +18,7 @@ from ._client import TestClient
 from ._server import BaseTestServer, RawTestServer, TestServer
 
 if TYPE_CHECKING:
-    from aioloom.web._app import Application
-    from aioloom.web._request import BaseRequest
-    from aioloom.web._stream_response import StreamResponse
+    from aioloom.web import Application, BaseRequest, StreamResponse
 
 __all__ = ("AioloomClient", "AioloomRawServer", "AioloomServer")
 
@@ -122,7 +120,7 @@ class AioloomClient:
             ValueError: ``target`` is neither an application nor a test server.
             TypeError: ``server_kwargs`` given with a server that exists already.
         """
-        from aioloom.web._app import Application
+        from aioloom.web import Application
 
         if isinstance(target, Application):
             server: BaseTestServer = TestServer(target, **(server_kwargs or {}))

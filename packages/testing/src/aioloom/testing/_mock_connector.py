@@ -30,21 +30,16 @@ import ssl
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 
-from aioloom.client._connection import ResponseHandler
-from aioloom.client._connector import BaseConnector
+from aioloom.client import BaseConnector
+from aioloom.client._connection import ResponseHandler  # the client protocol: not public
 
 from ._memory import memory_transport_pair
 from ._server import TEST_SHUTDOWN_TIMEOUT
 
 if TYPE_CHECKING:
-    from aioloom.client._request import ClientRequest
-    from aioloom.client._timeouts import ClientTimeout
-    from aioloom.client._tracer import _Tracer
-    from aioloom.web._app import Application
-    from aioloom.web._request import BaseRequest
-    from aioloom.web._runner import BaseRunner
-    from aioloom.web._server import Server
-    from aioloom.web._stream_response import StreamResponse
+    from aioloom.client import ClientRequest, ClientTimeout
+    from aioloom.client._tracer import _Tracer  # BaseConnector._create_connection's argument
+    from aioloom.web import Application, BaseRequest, BaseRunner, Server, StreamResponse
 
 __all__ = ("MockConnector",)
 
@@ -104,9 +99,7 @@ class MockConnector(BaseConnector):
         return None if self._runner is None else self._runner.server
 
     def _make_runner(self) -> BaseRunner:
-        from aioloom.web._app import Application
-        from aioloom.web._runner import AppRunner, ServerRunner
-        from aioloom.web._server import Server
+        from aioloom.web import Application, AppRunner, Server, ServerRunner
 
         target = self._target
         options = dict(self._server_kwargs)

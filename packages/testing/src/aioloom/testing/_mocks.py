@@ -21,20 +21,20 @@ from unittest import mock
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from aioloom.http import hdrs
-from aioloom.http._messages import HttpVersion, HttpVersion11, RawRequestMessage
-from aioloom.http.aio._abc import AbstractStreamWriter
-from aioloom.http.aio._protocol import BaseProtocol
-from aioloom.http.aio._streams import EMPTY_PAYLOAD, StreamReader
-from aioloom.http.aio._writer import StreamWriter
+from aioloom.http import HttpVersion, HttpVersion11, RawRequestMessage, hdrs
+from aioloom.http.aio import (
+    EMPTY_PAYLOAD,
+    AbstractStreamWriter,
+    BaseProtocol,
+    StreamReader,
+    StreamWriter,
+)
 
 if TYPE_CHECKING:
     from ssl import SSLContext
 
-    from aioloom.web._app import Application
-    from aioloom.web._protocol import RequestHandler
-    from aioloom.web._request import BaseRequest, Request
-    from aioloom.web._typedefs import LooseHeaders
+    from aioloom.web import Application, BaseRequest, Request, RequestHandler
+    from aioloom.web._typedefs import LooseHeaders  # aiohttp.typedefs: no public aioloom home
 
 __all__ = ("RecordingTransport", "make_mocked_coro", "make_mocked_request")
 
@@ -142,7 +142,7 @@ def _payload_stream(
 
 
 def _default_app() -> Application:
-    from aioloom.web._app import Application
+    from aioloom.web import Application
 
     app = Application()
     app.on_response_prepare.freeze()  # so that responses can be prepared with it
@@ -165,7 +165,7 @@ def make_mocked_request(
     sslcontext: SSLContext | None = None,
     client_max_size: int = 1024**2,
     loop: Any = ...,
-) -> Request[Any]:
+) -> Request:
     """A :class:`~aioloom.web.Request` for unit tests, with no server behind it.
 
     Args:
@@ -187,8 +187,7 @@ def make_mocked_request(
     Returns:
         The request, routed to nothing (its match info holds ``match_info`` and ``app``).
     """
-    from aioloom.web._request import Request
-    from aioloom.web._routing import UrlMappingMatchInfo
+    from aioloom.web import Request, UrlMappingMatchInfo
 
     the_loop = _current_loop() if loop is ... else loop
     if version < HttpVersion11:
@@ -208,7 +207,7 @@ def make_mocked_request(
     conn.writer = writer
     stream = _payload_stream(payload, conn, the_loop)
     task: Any = mock.Mock()  # a mocked request runs in no server task
-    request: Request[Any] = Request(
+    request: Request = Request(
         message, stream, conn, writer, task, the_loop, client_max_size=client_max_size
     )
     info = UrlMappingMatchInfo(dict(match_info or {}), mock.Mock())

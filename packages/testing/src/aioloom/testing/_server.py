@@ -29,11 +29,15 @@ from yarl import URL
 if TYPE_CHECKING:
     from ssl import SSLContext
 
-    from aioloom.web._app import Application
-    from aioloom.web._request import BaseRequest
-    from aioloom.web._runner import AppRunner, BaseRunner, ServerRunner
-    from aioloom.web._server import Server
-    from aioloom.web._stream_response import StreamResponse
+    from aioloom.web import (
+        Application,
+        AppRunner,
+        BaseRequest,
+        BaseRunner,
+        Server,
+        ServerRunner,
+        StreamResponse,
+    )
 
 __all__ = (
     "REUSE_ADDRESS",
@@ -185,7 +189,7 @@ class BaseTestServer(ABC):
         self.runner = runner
 
     async def _listen(self, runner: BaseRunner, ssl_context: SSLContext | None) -> None:
-        from aioloom.web._runner import SockSite
+        from aioloom.web import SockSite
 
         family = _url_host(self.host)[1]
         sock = self.socket_factory(self.host, self.port or 0, family)
@@ -282,7 +286,8 @@ class TestServer(BaseTestServer):
 
     Args:
         app: the application (started and cleaned up with the server).
-        scheme, host, port, **kwargs: see :class:`BaseTestServer`.
+        scheme, host, port: see :class:`BaseTestServer`.
+        **kwargs: see :class:`BaseTestServer`.
     """
 
     def __init__(
@@ -298,7 +303,7 @@ class TestServer(BaseTestServer):
         super().__init__(scheme=scheme, host=host, port=port, **kwargs)
 
     def _make_runner(self, **kwargs: Any) -> AppRunner:
-        from aioloom.web._runner import AppRunner
+        from aioloom.web import AppRunner
 
         return AppRunner(self.app, **kwargs)
 
@@ -309,7 +314,8 @@ class RawTestServer(BaseTestServer):
     Args:
         handler: the request handler (a low-level :class:`~aioloom.web.Server` serves it;
             tracebacks show on 500 pages unless ``debug=False`` is given).
-        scheme, host, port, **kwargs: see :class:`BaseTestServer`.
+        scheme, host, port: see :class:`BaseTestServer`.
+        **kwargs: see :class:`BaseTestServer`.
     """
 
     def __init__(
@@ -325,8 +331,7 @@ class RawTestServer(BaseTestServer):
         super().__init__(scheme=scheme, host=host, port=port, **kwargs)
 
     def _make_runner(self, **kwargs: Any) -> ServerRunner:
-        from aioloom.web._runner import ServerRunner
-        from aioloom.web._server import Server
+        from aioloom.web import Server, ServerRunner
 
         runner_options = {
             name: kwargs.pop(name) for name in ("shutdown_timeout",) if name in kwargs

@@ -24,7 +24,7 @@ from ._client import TestClient
 from ._server import TestServer
 
 if TYPE_CHECKING:
-    from aioloom.web._app import Application
+    from aioloom.web import Application
 
 __all__ = ("AioHTTPTestCase",)
 

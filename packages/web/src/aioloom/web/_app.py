@@ -71,7 +71,7 @@ _U = TypeVar("_U")
 _R = TypeVar("_R", bound=AbstractResource)
 
 AppSignal = Signal[["Application"]]
-ResponsePrepareSignal = Signal[[Request[Any], StreamResponse]]
+ResponsePrepareSignal = Signal[[Request, StreamResponse]]
 _NOT_SET: Final[Any] = ...
 
 
@@ -451,8 +451,8 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         protocol: RequestHandler,
         writer: AbstractStreamWriter,
         task: asyncio.Task[None],
-        _cls: type[Request[Any]] = Request,
-    ) -> Request[Any]:
+        _cls: type[Request] = Request,
+    ) -> Request:
         loop = self._loop if self._loop is not None else asyncio.get_running_loop()
         return _cls(
             message,
@@ -464,7 +464,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
             client_max_size=self._client_max_size,
         )
 
-    async def _handle(self, request: Request[Any]) -> StreamResponse:
+    async def _handle(self, request: Request) -> StreamResponse:
         """Route ``request``, answer ``Expect``, run the middlewares and the handler."""
         if not self._pre_frozen:
             self.pre_freeze()
@@ -472,7 +472,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         match_info.add_app(self)
         match_info.freeze()
         request._match_info = match_info
-        if hdrs.EXPECT in request.headers:
+        if hdrs.EXPECT in request._headers:
             response = await self._expect(request, match_info.route)
             if response is not None:
                 return response
@@ -481,7 +481,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
             handler = self._with_middlewares(handler, match_info.apps, match_info.route)
         return await handler(request)
 
-    async def _expect(self, request: Request[Any], route: AbstractRoute) -> StreamResponse | None:
+    async def _expect(self, request: Request, route: AbstractRoute) -> StreamResponse | None:
         """Run a route's own ``Expect`` handler (RFC 9110 §10.1.1).
 
         With the default handler nothing happens here: the server sends ``100 Continue``
@@ -526,7 +526,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
 def _wrap(mw: Middleware, handler: Handler) -> Handler:
     """``handler`` as seen by ``mw``'s caller: ``mw(request, handler)``."""
 
-    async def call(request: Request[Any]) -> StreamResponse:
+    async def call(request: Request) -> StreamResponse:
         return await mw(request, handler)
 
     # Name and docstring of the handler, not its __dict__ (a view class's would be copied).

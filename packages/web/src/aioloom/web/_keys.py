@@ -11,12 +11,18 @@ type checkers know the type of the stored value::
 The name is prefixed with the defining module (``"myapp.views.db"``) so that two libraries
 using the same short name do not collide, and keys sort before plain strings. A key compares
 by identity, as in aiohttp: two keys with the same name are different keys.
+
+Typing: ``AppKey("db", Database)`` is an ``AppKey[Database]``, and a parametrised class
+infers too (``AppKey("tags", set[str])`` is an ``AppKey[set[str]]``). A type that is not a
+class (a union, a ``Callable``, a ``Literal``) cannot be inferred from the argument: give it
+as the key's type argument, ``AppKey[int | None]("port", int | None)``, or annotate the
+variable; the second ``__init__`` overload accepts any such runtime object for ``repr``.
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Generic, TypeVar, final, get_args
+from typing import Any, Generic, TypeVar, final, get_args, overload
 
 __all__ = ("AppKey", "RequestKey", "ResponseKey")
 
@@ -50,7 +56,13 @@ class _BaseKey(Generic[_T]):
 
     __orig_class__: type[object]
 
-    def __init__(self, name: str, t: type[_T] | None = None) -> None:
+    @overload
+    def __init__(self, name: str, t: type[_T] | None = None) -> None: ...
+
+    @overload
+    def __init__(self, name: str, t: object) -> None: ...
+
+    def __init__(self, name: str, t: object = None) -> None:
         self._name = _defining_module() + "." + name
         self._t = t
 

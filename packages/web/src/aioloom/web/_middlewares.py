@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from ._exceptions import HTTPMove, HTTPPermanentRedirect
 from ._routing import Handler, SystemRoute
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ("Middleware", "middleware", "normalize_path_middleware")
 
-Middleware = Callable[["Request[Any]", Handler], Awaitable["StreamResponse"]]
+Middleware = Callable[["Request", Handler], Awaitable["StreamResponse"]]
 """``async def middleware(request, handler) -> StreamResponse``."""
 
 _F = TypeVar("_F")
@@ -39,7 +39,7 @@ def middleware(f: _F) -> _F:
     return f
 
 
-async def _resolves(request: Request[Any], path: str) -> bool:
+async def _resolves(request: Request, path: str) -> bool:
     """True when ``path`` (with the request's query) routes to something in the app."""
     alt = request.clone(rel_url=path)
     match_info = await request.app.router.resolve(alt)
@@ -86,7 +86,7 @@ def normalize_path_middleware(
         raise ValueError("Cannot both remove and append slash")
 
     @middleware
-    async def impl(request: Request[Any], handler: Handler) -> StreamResponse:
+    async def impl(request: Request, handler: Handler) -> StreamResponse:
         if isinstance(request.match_info.route, SystemRoute):
             path, sep, query = request.raw_path.partition("?")
             trailing_slash = request.path.endswith("/")
@@ -109,7 +109,7 @@ def _fix_request_current_app(app: Application) -> Middleware:
     """The outermost middleware of each application: it makes ``request.app`` that app."""
 
     @middleware
-    async def impl(request: Request[Any], handler: Handler) -> StreamResponse:
+    async def impl(request: Request, handler: Handler) -> StreamResponse:
         match_info = request.match_info
         previous = match_info.current_app
         match_info.current_app = app

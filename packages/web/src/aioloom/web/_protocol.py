@@ -28,6 +28,10 @@ Timers (all ``loop.call_at``, re-armed lazily instead of once per request):
   input still unread (an error answer, an unread body) it half-closes first and drops
   input for this long, so that the client reads the answer instead of a reset.
 
+A client that half-closes (EOF) still gets the answers to the requests it sent, unless the
+server has ``handler_cancellation`` on and a handler is running: then, as in aiohttp, the
+connection closes and the handler is cancelled.
+
 Bad input: a request the parser rejects is answered with the error's status (400, 413,
 431...) and ``Connection: close``, and logged once on ``aioloom.web.server``. A failing
 handler gives a 500 page (with the traceback only when ``debug`` or the loop's debug mode
@@ -147,7 +151,8 @@ class RequestHandler(BaseProtocol):
         max_headers: the most header fields (parser limit).
         max_field_size: the longest header field (parser limit).
         lingering_time: seconds spent reading and dropping unread input (see module doc).
-        read_bufsize: the buffer limit of each request body stream.
+        read_bufsize: the buffer limit of each request body stream (256 KiB, aiohttp's
+            default: one large socket read fills it without pausing the transport).
         auto_decompress: undo the request body's Content-Encoding.
         timeout_ceil_threshold: accepted for aiohttp compatibility (no effect).
         request_head_timeout: seconds a request head may take to arrive.
@@ -173,7 +178,7 @@ class RequestHandler(BaseProtocol):
         max_headers: int = 128,
         max_field_size: int = 8190,
         lingering_time: float = 10.0,
-        read_bufsize: int = 2**16,
+        read_bufsize: int = 2**18,
         auto_decompress: bool = True,
         timeout_ceil_threshold: float = 5,
         request_head_timeout: float = 60.0,
@@ -293,7 +298,12 @@ class RequestHandler(BaseProtocol):
             self._upgrade_parser = None
 
     def eof_received(self) -> bool:
-        """The client half-closed: finish the queued requests, then close."""
+        """The client half-closed: finish the queued requests, then close.
+
+        With the server's ``handler_cancellation`` on, EOF while a handler runs means the
+        client is gone (aiohttp's semantics): the connection closes and the handler is
+        cancelled. Off (the default), the handler finishes and its answer is sent.
+        """
         self._eof = True
         if self._discarding:
             return False
@@ -307,6 +317,11 @@ class RequestHandler(BaseProtocol):
             self._receiver.fail(RequestPayloadError(f"Incomplete request body: {exc.message}"))
         if self._task is None and not self._messages:
             return False  # idle: the transport closes itself
+        manager = self._manager
+        if manager is not None and manager.handler_cancellation and self._task is not None:
+            # aiohttp's semantics: with handler_cancellation the peer's EOF means the client
+            # is gone; closing makes connection_lost() cancel the running handler.
+            return False
         self._close = True
         return True  # keep the write side open for the pending answers
 
@@ -566,7 +581,7 @@ class RequestHandler(BaseProtocol):
             except Exception as exc:
                 resp = self._response_for(request, exc)
             else:
-                if getattr(resp, "__http_exception__", False):
+                if type(resp) is not Response and getattr(resp, "__http_exception__", False):
                     warnings.warn(
                         "returning HTTPException object is deprecated (#2415) and will be "
                         "removed, please raise the exception instead",
@@ -684,7 +699,8 @@ class RequestHandler(BaseProtocol):
         Returns:
             True when the client disconnected before the response was sent.
         """
-        request._finish()
+        if request._disconnection_waiters or request._post is not None:
+            request._finish()
         if type(resp) is not Response and not isinstance(resp, StreamResponse):
             if resp is None:
                 self.log_exception("Missing return statement on request handler")

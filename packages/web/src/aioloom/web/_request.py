@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Iterator, Mapping, MutableMapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast, overload
 
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 from yarl import URL
@@ -59,9 +59,11 @@ from ._request_form import (
     read_multipart,
     read_urlencoded,
 )
+from ._signals import Signal
 from ._typedefs import JSONDecoder, LooseHeaders, StrOrURL
 
 if TYPE_CHECKING:
+    from ._app import Application
     from ._protocol import RequestHandler
     from ._stream_response import StreamResponse
 
@@ -463,16 +465,19 @@ class BaseRequest(MutableMapping[Any, Any], HeadersMixin):
             HTTPRequestEntityTooLarge: the body is larger than ``client_max_size``.
         """
         if self._read_bytes is None:
-            body = bytearray()
+            # The chunks are kept as they come and joined once: no bytearray growth, no
+            # final copy, and a body that arrived in one piece is returned as it is.
+            chunks: list[bytes] = []
+            size = 0
             max_size = self._client_max_size
-            while True:
-                chunk = await self._payload.readany()
-                if not chunk:
-                    break
-                body += chunk
-                if max_size and len(body) > max_size:
-                    raise HTTPRequestEntityTooLarge(max_size=max_size, actual_size=len(body))
-            self._read_bytes = bytes(body)
+            payload = self._payload
+            while chunk := await payload.readany():
+                chunks.append(chunk)
+                size += len(chunk)
+                if max_size and size > max_size:
+                    raise HTTPRequestEntityTooLarge(max_size=max_size, actual_size=size)
+            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            self._read_bytes = body if type(body) is bytes else bytes(body)
         return self._read_bytes
 
     async def text(self) -> str:
@@ -626,7 +631,7 @@ class _NoMatchInfo(dict[str, str]):
 _NO_MATCH_INFO: Final = _NoMatchInfo()
 
 
-class Request(BaseRequest, Generic[_T]):
+class Request(BaseRequest):
     """A request routed by an :class:`~aioloom.web.Application` (aiohttp's ``Request``).
 
     The application layer sets ``_match_info`` (an ``AbstractMatchInfo``: the route's
@@ -647,7 +652,7 @@ class Request(BaseRequest, Generic[_T]):
         remote: str = _SENTINEL,
         client_max_size: int = _SENTINEL,
         client_max_fields: int = _SENTINEL,
-    ) -> Request[_T]:
+    ) -> Request:
         """Return a copy with some attributes replaced; the match info is kept."""
         ret = super().clone(
             method=method,
@@ -659,7 +664,7 @@ class Request(BaseRequest, Generic[_T]):
             client_max_size=client_max_size,
             client_max_fields=client_max_fields,
         )
-        new_ret = cast(Request[_T], ret)
+        new_ret = cast(Request, ret)
         new_ret._match_info = self._match_info
         return new_ret
 
@@ -670,10 +675,10 @@ class Request(BaseRequest, Generic[_T]):
         return _NO_MATCH_INFO if match_info is None else match_info
 
     @property
-    def app(self) -> Any:
-        """The application that routed the request, or None."""
+    def app(self) -> Application:
+        """The application that routed the request (None when it was not routed)."""
         match_info = self._match_info
-        return None if match_info is None else match_info.current_app
+        return cast("Application", None if match_info is None else match_info.current_app)
 
     @property
     def config_dict(self) -> ChainMapProxy[Any, Any]:
@@ -690,5 +695,9 @@ class Request(BaseRequest, Generic[_T]):
         match_info = self._match_info
         if match_info is None:
             return
-        for app in match_info.apps:
-            await app.on_response_prepare.send(self, response)
+        apps = getattr(match_info, "_apps", None)  # UrlMappingMatchInfo's list, no copy
+        for app in match_info.apps if apps is None else apps:
+            signal = app.on_response_prepare
+            # An empty frozen signal sends nothing: skip the coroutine.
+            if type(signal) is not Signal or signal._items or not signal._frozen:
+                await signal.send(self, response)

@@ -20,7 +20,7 @@ import abc
 import fnmatch
 import re
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from yarl import URL
 
@@ -122,7 +122,7 @@ class Resource(AbstractResource):
         if self._on_change is not None:
             self._on_change(self)
 
-    async def resolve(self, request: Request[Any]) -> Resolve:
+    async def resolve(self, request: Request) -> Resolve:
         """Match the request's path, then pick the route of its method."""
         return self._resolve_path(request.rel_url.path_safe, request.method)
 
@@ -263,6 +263,8 @@ class DynamicResource(Resource):
         match = self._pattern.fullmatch(path)
         if match is None:
             return None
+        if "%" not in path:  # nothing to decode (the common case): the groups as they are
+            return match.groupdict()
         return {key: unquote_path_safe(value) for key, value in match.groupdict().items()}
 
     def raw_match(self, path: str) -> bool:
@@ -417,7 +419,7 @@ class PrefixedSubAppResource(PrefixResource):
         """``{"app": ..., "prefix": ...}``."""
         return {"app": self._app, "prefix": self._prefix}
 
-    async def resolve(self, request: Request[Any]) -> Resolve:
+    async def resolve(self, request: Request) -> Resolve:
         """Resolve in the sub-application's router (its 404/405 is final)."""
         match_info = await self._app.router.resolve(request)
         match_info.add_app(self._app)
@@ -439,7 +441,7 @@ class AbstractRuleMatching(abc.ABC):
     """A rule choosing the requests a :class:`MatchedSubAppResource` routes."""
 
     @abc.abstractmethod
-    async def match(self, request: Request[Any]) -> bool:
+    async def match(self, request: Request) -> bool:
         """True when the request belongs to the sub-application."""
 
     @abc.abstractmethod
@@ -496,7 +498,7 @@ class Domain(AbstractRuleMatching):
             return host
         return f"{host}:{url.port}"
 
-    async def match(self, request: Request[Any]) -> bool:
+    async def match(self, request: Request) -> bool:
         """Compare the request's Host header."""
         host = request.headers.get(hdrs.HOST)
         if not host:
@@ -557,7 +559,7 @@ class MatchedSubAppResource(PrefixedSubAppResource):
         """``{"app": ..., "rule": ...}``."""
         return {"app": self._app, "rule": self._rule}
 
-    async def resolve(self, request: Request[Any]) -> Resolve:
+    async def resolve(self, request: Request) -> Resolve:
         """Resolve in the sub-application's router when the rule matches."""
         if not await self._rule.match(request):
             return None, NO_METHODS

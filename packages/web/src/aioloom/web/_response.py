@@ -44,6 +44,8 @@ __all__ = (
 MAX_SYNC_CHUNK_SIZE: Final = 4096
 # The Content-Type of ``Response(text=...)`` without content_type or charset.
 _TEXT_PLAIN_UTF8: Final = "text/plain; charset=utf-8"
+# The Content-Type of ``json_response(...)`` with the default content_type.
+_JSON_UTF8: Final = "application/json; charset=utf-8"
 
 
 class Response(StreamResponse):
@@ -90,16 +92,18 @@ class Response(StreamResponse):
             type(text) is str
             and body is None
             and headers is None
-            and content_type is None
             and charset is None
             and zlib_executor_size == MAX_SYNC_CHUNK_SIZE
+            and (content_type is None or content_type == "application/json")
         ):
-            # The common ``Response(text=...)``: what the general path below computes for
-            # it, without its checks (none of them can fail here).
+            # The common ``Response(text=...)`` and ``json_response(...)``: what the general
+            # path below computes for them, without its checks (none can fail here).
             super().__init__(
                 status=status,
                 reason=reason,
-                _real_headers=CIMultiDict({hdrs.CONTENT_TYPE: _TEXT_PLAIN_UTF8}),
+                _real_headers=CIMultiDict(
+                    {hdrs.CONTENT_TYPE: _TEXT_PLAIN_UTF8 if content_type is None else _JSON_UTF8}
+                ),
             )
             self._body = text.encode("utf-8")
             return

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import abc
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 from aioloom.http import hdrs
 
@@ -160,7 +160,24 @@ def static(prefix: str, path: PathLike, **kwargs: Any) -> StaticDef:
 
 
 _HT = TypeVar("_HT", bound=HandlerOrView)
-_Deco = Callable[[_HT], _HT]
+_VT = TypeVar("_VT", bound=type[AbstractView])
+
+
+class _Deco(Protocol):
+    """What ``@routes.get(path)`` returns: records the handler and gives it back unchanged.
+
+    A protocol with a generic ``__call__`` (rather than ``Callable[[_HT], _HT]``) keeps the
+    type variable unbound until the decorator is applied, so a type checker sees the
+    decorated function keep its own type instead of collapsing to ``Never``.
+    """
+
+    def __call__(self, handler: _HT, /) -> _HT: ...
+
+
+class _ViewDeco(Protocol):
+    """What ``@routes.view(path)`` returns: records the view class and gives it back."""
+
+    def __call__(self, handler: _VT, /) -> _VT: ...
 
 
 class RouteTableDef(Sequence[AbstractRouteDef]):
@@ -190,46 +207,54 @@ class RouteTableDef(Sequence[AbstractRouteDef]):
     def __contains__(self, item: object) -> bool:
         return item in self._items
 
-    def route(self, method: str, path: str, **kwargs: Any) -> _Deco[_HT]:
-        """Decorator: add a route for ``method`` with the decorated handler."""
+    def route(self, method: str, path: str, **kwargs: Any) -> _Deco:
+        """Decorator: add a route for ``method`` with the decorated handler.
 
-        def inner(handler: _HT) -> _HT:
+        The decorated function (or view class) is returned unchanged, with its own type.
+        """
+
+        def inner(handler: _HT, /) -> _HT:
             self._items.append(RouteDef(method, path, handler, kwargs))
             return handler
 
         return inner
 
-    def head(self, path: str, **kwargs: Any) -> _Deco[_HT]:
+    def head(self, path: str, **kwargs: Any) -> _Deco:
         """Decorator: a HEAD route."""
         return self.route(hdrs.METH_HEAD, path, **kwargs)
 
-    def get(self, path: str, **kwargs: Any) -> _Deco[_HT]:
+    def get(self, path: str, **kwargs: Any) -> _Deco:
         """Decorator: a GET route (and HEAD, unless ``allow_head=False``)."""
         return self.route(hdrs.METH_GET, path, **kwargs)
 
-    def post(self, path: str, **kwargs: Any) -> _Deco[_HT]:
+    def post(self, path: str, **kwargs: Any) -> _Deco:
         """Decorator: a POST route."""
         return self.route(hdrs.METH_POST, path, **kwargs)
 
-    def put(self, path: str, **kwargs: Any) -> _Deco[_HT]:
+    def put(self, path: str, **kwargs: Any) -> _Deco:
         """Decorator: a PUT route."""
         return self.route(hdrs.METH_PUT, path, **kwargs)
 
-    def patch(self, path: str, **kwargs: Any) -> _Deco[_HT]:
+    def patch(self, path: str, **kwargs: Any) -> _Deco:
         """Decorator: a PATCH route."""
         return self.route(hdrs.METH_PATCH, path, **kwargs)
 
-    def delete(self, path: str, **kwargs: Any) -> _Deco[_HT]:
+    def delete(self, path: str, **kwargs: Any) -> _Deco:
         """Decorator: a DELETE route."""
         return self.route(hdrs.METH_DELETE, path, **kwargs)
 
-    def options(self, path: str, **kwargs: Any) -> _Deco[_HT]:
+    def options(self, path: str, **kwargs: Any) -> _Deco:
         """Decorator: an OPTIONS route."""
         return self.route(hdrs.METH_OPTIONS, path, **kwargs)
 
-    def view(self, path: str, **kwargs: Any) -> _Deco[_HT]:
-        """Decorator: a class-based view for every method."""
-        return self.route(hdrs.METH_ANY, path, **kwargs)
+    def view(self, path: str, **kwargs: Any) -> _ViewDeco:
+        """Decorator: a class-based view (an :class:`AbstractView` subclass) for every method."""
+
+        def inner(handler: _VT, /) -> _VT:
+            self._items.append(RouteDef(hdrs.METH_ANY, path, handler, kwargs))
+            return handler
+
+        return inner
 
     def static(self, prefix: str, path: PathLike, **kwargs: Any) -> None:
         """Add a static files directory."""

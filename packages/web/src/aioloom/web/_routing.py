@@ -61,10 +61,10 @@ __all__ = (
     "UrlMappingMatchInfo",
 )
 
-Handler = Callable[["Request[Any]"], Awaitable[StreamResponse]]
+Handler = Callable[["Request"], Awaitable[StreamResponse]]
 """An application handler: ``async def handler(request) -> StreamResponse``."""
 HandlerOrView = Handler | type[AbstractView]
-ExpectHandler = Callable[["Request[Any]"], Awaitable[StreamResponse | None]]
+ExpectHandler = Callable[["Request"], Awaitable[StreamResponse | None]]
 """Answers a request's ``Expect`` header before the handler runs (RFC 9110 §10.1.1)."""
 Resolve = tuple[Union["UrlMappingMatchInfo", None], Set[str]]
 """What a resource's ``resolve`` gives: the match (or None) and the methods it allows."""
@@ -114,7 +114,7 @@ def unquote_path_safe(value: str) -> str:
     return value.replace("%2F", "/").replace("%25", "%")
 
 
-async def _default_expect_handler(request: Request[Any]) -> None:
+async def _default_expect_handler(request: Request) -> None:
     """The routes' default ``Expect`` handler: aiohttp's 100-continue behaviour.
 
     It validates the expectation (417 for anything but ``100-continue``, 413 when the
@@ -191,7 +191,7 @@ class AbstractRouter(abc.ABC):
         self._frozen = True
 
     @abc.abstractmethod
-    async def resolve(self, request: Request[Any]) -> AbstractMatchInfo:
+    async def resolve(self, request: Request) -> AbstractMatchInfo:
         """Return the match info for ``request``."""
 
 
@@ -220,7 +220,7 @@ class AbstractResource(Sized, Iterable["AbstractRoute"]):
         """Build the URL of this resource from the variables in ``kwargs``."""
 
     @abc.abstractmethod
-    async def resolve(self, request: Request[Any]) -> Resolve:
+    async def resolve(self, request: Request) -> Resolve:
         """Match ``request``: (match info or None, the methods allowed on the path)."""
 
     @abc.abstractmethod
@@ -311,7 +311,7 @@ class AbstractRoute(abc.ABC):
     def url_for(self, *args: str, **kwargs: str) -> URL:
         """Build the URL of the route's resource."""
 
-    async def handle_expect_header(self, request: Request[Any]) -> StreamResponse | None:
+    async def handle_expect_header(self, request: Request) -> StreamResponse | None:
         """Run the route's ``Expect`` handler."""
         return await self._expect_handler(request)
 
@@ -328,7 +328,7 @@ def _check_handler(handler: HandlerOrView) -> Handler:
     plain: Callable[..., Any] = handler
 
     @wraps(plain)
-    async def wrapper(request: Request[Any]) -> StreamResponse:
+    async def wrapper(request: Request) -> StreamResponse:
         result = plain(request)
         if inspect.isawaitable(result):
             result = await result
@@ -403,7 +403,7 @@ class SystemRoute(AbstractRoute):
         """The exception the route raises."""
         return {"http_exception": self._http_exception}
 
-    async def _handle(self, request: Request[Any]) -> StreamResponse:
+    async def _handle(self, request: Request) -> StreamResponse:
         raise self._http_exception
 
     @property

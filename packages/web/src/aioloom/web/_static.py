@@ -27,7 +27,7 @@ import posixpath
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from yarl import URL
 
@@ -183,7 +183,7 @@ class StaticResource(PrefixResource):
 
     # -- matching ---------------------------------------------------------------------------
 
-    async def resolve(self, request: Request[Any]) -> Resolve:
+    async def resolve(self, request: Request) -> Resolve:
         """Match a path under the prefix; the rest of it is the ``filename`` variable."""
         path = request.rel_url.path_safe
         # Normalised first, so that /static/../secret is not taken as under /static.
@@ -204,7 +204,7 @@ class StaticResource(PrefixResource):
 
     # -- serving ----------------------------------------------------------------------------
 
-    async def _handle(self, request: Request[Any]) -> StreamResponse:
+    async def _handle(self, request: Request) -> StreamResponse:
         filename = request.match_info["filename"]
         if _unsafe_name(filename):
             raise HTTPNotFound()

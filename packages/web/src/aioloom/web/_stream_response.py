@@ -37,6 +37,7 @@ from aioloom.http._dates import format_http_date, parse_http_date
 from aioloom.http._etag import ETag, format_etag, parse_etag
 from aioloom.http._messages import HttpVersion10, HttpVersion11
 from aioloom.http.aio._abc import AbstractStreamWriter
+from aioloom.http.aio._writer import StreamWriter
 
 from ._coding import ContentCoding, negotiate_coding
 from ._content_type import DEFAULT_CONTENT_TYPE, HeadersMixin
@@ -126,7 +127,11 @@ class StreamResponse(MutableMapping[Any, Any], HeadersMixin):
             self._headers = CIMultiDict(headers)
         else:
             self._headers = CIMultiDict()
-        self.set_status(status, reason)
+        if reason is None and type(status) is int and 100 <= status <= 999:
+            self._status = status  # set_status() without its checks that cannot fail here
+            self._reason = _REASONS.get(status, "")
+        else:
+            self.set_status(status, reason)
 
     # -- state ------------------------------------------------------------------------
 
@@ -445,7 +450,7 @@ class StreamResponse(MutableMapping[Any, Any], HeadersMixin):
             return None
         if self._payload_writer is not None:
             return self._payload_writer
-        self._must_be_empty_body = must_be_empty_body(request.method, self._status)
+        self._must_be_empty_body = must_be_empty_body(request._method, self._status)
         return await self._start(request)
 
     def _set_body_length(self, request: BaseRequest) -> None:
@@ -461,8 +466,13 @@ class StreamResponse(MutableMapping[Any, Any], HeadersMixin):
         if request._has_prepare_hook:
             await request._prepare_hook(self)
         # Only HTTP/1.0 and 1.1 are spoken; a 1.0 request gets a 1.0 status line.
-        prefix = "HTTP/1.0 " if request.version == HttpVersion10 else "HTTP/1.1 "
-        await writer.write_headers(f"{prefix}{self._status} {self._reason}", self._headers)
+        prefix = "HTTP/1.0 " if request._version == HttpVersion10 else "HTTP/1.1 "
+        status_line = f"{prefix}{self._status} {self._reason}"
+        # The server's own writer buffers the head without a coroutine (the common case).
+        if type(writer) is not StreamWriter or not writer.buffer_headers(
+            status_line, self._headers
+        ):
+            await writer.write_headers(status_line, self._headers)
         return writer
 
     def _prepare_headers(self, request: BaseRequest, writer: AbstractStreamWriter) -> None:
@@ -470,7 +480,7 @@ class StreamResponse(MutableMapping[Any, Any], HeadersMixin):
         keep_alive = self._keep_alive
         if keep_alive is None:
             keep_alive = request.keep_alive
-        version = request.version
+        version = request._version
         headers = self._headers
         if self._cookies:
             for morsel in self._cookies.values():

@@ -206,7 +206,7 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
 
     # -- resolution -------------------------------------------------------------------------
 
-    async def resolve(self, request: Request[Any]) -> UrlMappingMatchInfo:
+    async def resolve(self, request: Request) -> UrlMappingMatchInfo:
         """Find the route for ``request``: a match info, or a 404/405 :class:`MatchInfoError`."""
         method = request.method
         allowed: set[str] | None = None

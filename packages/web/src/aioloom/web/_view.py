@@ -38,11 +38,11 @@ class AbstractView(abc.ABC):
         request: the request being handled.
     """
 
-    def __init__(self, request: Request[Any]) -> None:
+    def __init__(self, request: Request) -> None:
         self._request = request
 
     @property
-    def request(self) -> Request[Any]:
+    def request(self) -> Request:
         """The request being handled."""
         return self._request
 

@@ -22,6 +22,13 @@ import zlib
 from dataclasses import dataclass
 from typing import Final, NamedTuple, TypeAlias
 
+from aioloom.http._zlib_backend import (
+    ZLibBackend,
+    ZLibCompressObj,
+    ZLibDecompressObj,
+    get_zlib_backend,
+)
+
 from ._models import WebSocketError, WSCloseCode, WSHandshakeError
 
 __all__ = (
@@ -337,8 +344,29 @@ def _agree_with_response(answer: _Offer, offer: DeflateOffer) -> DeflateParams:
     )
 
 
+# The only two places that create zlib objects, from the backend chosen with aioloom.http's
+# set_zlib_backend() (aiohttp's): the stdlib zlib unless replaced (isal, zlib-ng).
+
+
+def _new_compressor(backend: ZLibBackend, level: int, wbits: int) -> ZLibCompressObj:
+    """A raw DEFLATE compressor (negative ``wbits``: no zlib header, RFC 7692 §7.2.1).
+
+    ``memLevel`` stays zlib's default (8), as aiohttp leaves it.
+    """
+    return backend.compressobj(level=level, wbits=wbits)
+
+
+def _new_decompressor(backend: ZLibBackend) -> ZLibDecompressObj:
+    """A raw DEFLATE inflater with a 15-bit window, which reads any window size."""
+    return backend.decompressobj(-backend.MAX_WBITS)
+
+
 class PerMessageDeflate:
     """Compress sent messages and inflate received ones with the agreed parameters.
+
+    The zlib implementation is the one in use when the object is created
+    (``aioloom.http.set_zlib_backend``); it keeps it for its whole life, so each direction
+    stays one consistent DEFLATE stream.
 
     Args:
         params: the agreed parameters.
@@ -357,6 +385,7 @@ class PerMessageDeflate:
         "_level",
         "_reset_inflater",
         "_wbits",
+        "_zlib",
     )
 
     def __init__(
@@ -369,14 +398,15 @@ class PerMessageDeflate:
             bits, no_takeover = params.server_max_window_bits, params.server_no_context_takeover
             peer_no_takeover = params.client_no_context_takeover
         _check_own_window("window bits", bits)
+        self._zlib = backend = get_zlib_backend()
         self._wbits = -bits  # negative: raw DEFLATE, no zlib header (RFC 7692 §7.2.1)
         self._level = level
         # RFC 7692 §7.1.1: without context takeover each message starts from an empty
         # window; a full flush resets the compressor's history at the message boundary.
-        self._flush_mode = zlib.Z_FULL_FLUSH if no_takeover else zlib.Z_SYNC_FLUSH
+        self._flush_mode = backend.Z_FULL_FLUSH if no_takeover else backend.Z_SYNC_FLUSH
         self._reset_inflater = peer_no_takeover
-        self._compressor: zlib._Compress | None = None
-        self._decompressor: zlib._Decompress | None = None
+        self._compressor: ZLibCompressObj | None = None
+        self._decompressor: ZLibDecompressObj | None = None
 
     def compress(self, data: bytes | bytearray | memoryview) -> bytes:
         """Compress one whole message (RFC 7692 §7.2.1).
@@ -389,9 +419,7 @@ class PerMessageDeflate:
         """
         compressor = self._compressor
         if compressor is None:
-            compressor = self._compressor = zlib.compressobj(
-                self._level, zlib.DEFLATED, self._wbits
-            )
+            compressor = self._compressor = _new_compressor(self._zlib, self._level, self._wbits)
         body = compressor.compress(data)
         flushed = compressor.flush(self._flush_mode)
         # The flush ends with the empty stored block 00 00 ff ff, which is left out.
@@ -415,17 +443,14 @@ class PerMessageDeflate:
         """
         inflater = self._decompressor
         if inflater is None:
-            inflater = self._decompressor = zlib.decompressobj(-zlib.MAX_WBITS)
+            inflater = self._decompressor = _new_decompressor(self._zlib)
         # Asking for one byte more than allowed tells "exactly at the bound" from "over it"
         # without producing the rest; 0 means no bound to zlib.
         cap = 0 if limit is None else limit + 1
         try:
-            out = inflater.decompress(data, cap) if data else b""
-            if final:
-                room = 0 if limit is None else cap - len(out)
-                if room > 0 or limit is None:
-                    out += inflater.decompress(_TAIL, room)
-        except zlib.error as exc:
+            # One call per fragment: a final one is inflated with its tail appended back.
+            out = inflater.decompress(data + _TAIL if final else data, cap)
+        except self._zlib.error as exc:
             self._decompressor = None
             raise WebSocketError(
                 WSCloseCode.PROTOCOL_ERROR, f"Invalid compressed message: {exc}"

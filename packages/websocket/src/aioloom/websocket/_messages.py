@@ -119,7 +119,12 @@ class MessageAssembler:
         if bound and len(payload) > bound:
             self._check_size(len(payload))
         if opcode == OP_TEXT:
-            text = decode_utf8(payload)
+            # RFC 6455 §8.1: decoded once, whole (decode_utf8 inlined).
+            try:
+                text = payload.decode("utf-8")
+            except UnicodeDecodeError:
+                decode_utf8(payload)  # raises the 1007 WebSocketError
+                raise
             return _new_tuple(WSMessage, (_TEXT, text if self._decode_text else payload, ""))
         return _new_tuple(WSMessage, (_BINARY, payload, ""))
 

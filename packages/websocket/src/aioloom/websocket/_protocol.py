@@ -22,7 +22,16 @@ from typing import Final
 
 from ._close import NO_STATUS_CODE, build_close_payload
 from ._deflate import DeflateParams, PerMessageDeflate
-from ._frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameReader, serialize_frame
+from ._frames import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    FrameReader,
+    encode_frame,
+    serialize_frame,
+)
 from ._messages import MessageAssembler
 from ._models import (
     DEFAULT_MAX_MSG_SIZE,
@@ -36,6 +45,9 @@ from ._models import (
 __all__ = ("Role", "WSState", "WebSocketProtocol")
 
 _CLOSE: Final = WSMsgType.CLOSE
+# First header byte of a final data frame, plain or compressed (RFC 6455 §5.2, RFC 7692 §6).
+_FIN: Final = 0x80
+_FIN_RSV1: Final = 0xC0
 _CLOSING_TRANSPORT: Final = "Cannot write to closing transport"
 
 
@@ -246,16 +258,74 @@ class WebSocketProtocol:
             ValueError: another opcode (use :meth:`close` for CLOSE), or an oversized
                 control payload.
         """
+        if opcode == OP_TEXT or opcode == OP_BINARY:
+            # check_message and encode_message, inlined: this is the per-message path.
+            if self._close_sent or self._close_received or self._exception is not None or self._eof:
+                raise ConnectionResetError(_CLOSING_TRANSPORT)
+            deflate = self._deflate
+            if deflate is not None and compress != 0:
+                return encode_frame(opcode | _FIN_RSV1, deflate.compress(data), self._mask)
+            return encode_frame(opcode | _FIN, data, self._mask)
         if opcode == OP_PING or opcode == OP_PONG:
             return self._control(opcode, data)
+        raise ValueError(f"send_frame() sends TEXT, BINARY, PING or PONG, not {opcode}")
+
+    def check_message(self, opcode: int) -> None:
+        """Check that a data message of type ``opcode`` may be sent now, encoding nothing.
+
+        The asyncio glue calls it when it accepts a message whose frame it builds later
+        (after compressing it in a worker thread, or behind such a message).
+
+        Raises:
+            ConnectionResetError: see :meth:`send_text`.
+            ValueError: ``opcode`` is not TEXT or BINARY.
+        """
         if opcode != OP_TEXT and opcode != OP_BINARY:
             raise ValueError(f"send_frame() sends TEXT, BINARY, PING or PONG, not {opcode}")
         if self._close_sent or self._close_received or self._exception is not None or self._eof:
             raise ConnectionResetError(_CLOSING_TRANSPORT)
+
+    def will_compress(self, opcode: int, compress: int | None = None) -> bool:
+        """Whether a message of type ``opcode`` sent with ``compress`` is compressed."""
+        return (
+            self._deflate is not None
+            and compress != 0
+            and (opcode == OP_TEXT or opcode == OP_BINARY)
+        )
+
+    def encode_message(
+        self, data: bytes | bytearray | memoryview, opcode: int, *, compress: int | None = None
+    ) -> bytes:
+        """Return the frame of a data message accepted earlier by :meth:`check_message`.
+
+        There is no state check: a message accepted before a Close frame was queued still
+        goes out ahead of it. ``opcode`` must be TEXT or BINARY.
+        """
         deflate = self._deflate
         if deflate is not None and compress != 0:
-            return serialize_frame(opcode, deflate.compress(data), rsv1=True, mask=self._mask)
-        return serialize_frame(opcode, data, mask=self._mask)
+            return encode_frame(opcode | _FIN_RSV1, deflate.compress(data), self._mask)
+        return encode_frame(opcode | _FIN, data, self._mask)
+
+    def compress_payload(self, data: bytes | bytearray | memoryview) -> bytes:
+        """Compress one message's payload for :meth:`encode_compressed` (RFC 7692 §7.2.1).
+
+        This touches nothing but the compressor, so it may run in a worker thread, provided
+        calls stay in message order and none overlaps another compression.
+
+        Raises:
+            RuntimeError: permessage-deflate is not in use.
+        """
+        deflate = self._deflate
+        if deflate is None:
+            raise RuntimeError("permessage-deflate is not in use on this connection")
+        return deflate.compress(data)
+
+    def encode_compressed(self, payload: bytes, opcode: int) -> bytes:
+        """Return the frame of a message compressed by :meth:`compress_payload` (RSV1 set).
+
+        Like :meth:`encode_message`, no state check: the message was accepted earlier.
+        """
+        return encode_frame(opcode | _FIN_RSV1, payload, self._mask)
 
     def ping(self, message: bytes | str = b"") -> bytes:
         """Return a Ping frame (RFC 6455 §5.5.2).

@@ -69,8 +69,10 @@ __all__ = (
 # A bytes body above this size gets a ResourceWarning, as in aiohttp: writing it in one
 # call (and compressing it in one call) holds the event loop.
 TOO_LARGE_BYTES_BODY: Final = 2**20
-# File payloads read and write this much at a time (never a whole file).
-READ_SIZE: Final = 2**16
+# File payloads read and write this much at a time (never a whole file): aiohttp's
+# DEFAULT_CHUNK_SIZE (256 KiB). Each read is one executor job, so a smaller read costs a
+# thread hand-off per 64 KiB; 256 KiB is still a small, fixed amount of memory.
+READ_SIZE: Final = 2**18
 
 LooseHeaders = Mapping[str, str] | Iterable[tuple[str, str]]
 PayloadFactory = Callable[..., "Payload"]

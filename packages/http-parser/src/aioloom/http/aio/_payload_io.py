@@ -7,9 +7,9 @@ registers them in :data:`~aioloom.http.aio._payload.PAYLOAD_REGISTRY` when impor
 :mod:`._payload` always does).
 
 Disk I/O never runs on the event loop: reads, whole-file reads and ``close()`` go through
-``loop.run_in_executor``, :data:`~aioloom.http.aio._payload.READ_SIZE` (64 KiB) at a time, so
-a file is never read whole to be sent. In-memory ``BytesIO`` bodies are written in the same
-slices, yielding to the loop between them.
+``loop.run_in_executor``, :data:`~aioloom.http.aio._payload.READ_SIZE` (256 KiB, aiohttp's
+chunk size) at a time, so a file is never read whole to be sent. In-memory ``BytesIO``
+bodies are written in the same slices, yielding to the loop between them.
 
 Reuse: the position of the file when the payload first uses it (reading its size, or
 writing) is remembered, and every later write seeks back to it, so a redirect can send the

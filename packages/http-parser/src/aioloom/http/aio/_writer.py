@@ -248,6 +248,17 @@ class StreamWriter(AbstractStreamWriter):
         """
         if self._eof:
             return
+        if (
+            not self.chunked
+            and not trailers
+            and self._compress is None
+            and self._on_chunk_sent is None
+        ):
+            self._write_last_plain(chunk)
+            if self._protocol.writing_paused:
+                await self.drain()
+            self._eof = True
+            return
         if trailers and not self.chunked:
             raise ValueError("trailer fields need chunked transfer coding (RFC 9112 §7.1.2)")
         end = last_chunk(trailers) if self.chunked else b""  # validates before any write
@@ -269,6 +280,28 @@ class StreamWriter(AbstractStreamWriter):
             self._writelines(parts)
         await self.drain()
         self._eof = True
+
+    def _write_last_plain(self, chunk: Buffer) -> None:
+        """The common end of a message: no framing, no coding; head and body in one write.
+
+        Raises:
+            ConnectionResetError: the transport is closed or closing.
+        """
+        if chunk:
+            chunk = _byte_view(chunk)
+            if self.length is not None:
+                chunk = self._cut_to_length(chunk)
+        head = self._headers_buf
+        if head is not None:
+            self._headers_buf = None
+            if not chunk:
+                self._write(head)
+            elif _WRITELINES_SAFE and len(chunk) >= _MIN_PAYLOAD_FOR_WRITELINES:
+                self._writelines((head, chunk))
+            else:
+                self._write(head + chunk)  # one small copy beats a join
+        elif chunk:
+            self._write(chunk)
 
     async def _last_body(self, chunk: Buffer) -> list[Buffer]:
         """The final body pieces: the compressed chunk and the compressor's flush."""
@@ -314,6 +347,26 @@ class StreamWriter(AbstractStreamWriter):
         if self._on_headers_sent is not None:
             await self._on_headers_sent(headers)
         self._headers_buf = head
+
+    def buffer_headers(self, status_line: str, headers: CIMultiDict[str]) -> bool:
+        """:meth:`write_headers` without a coroutine, when no ``on_headers_sent`` is set.
+
+        The server's hot path: one coroutine less per response.
+
+        Returns:
+            True when the head was buffered; False when an ``on_headers_sent`` callback
+            must be awaited (call :meth:`write_headers` instead).
+
+        Raises:
+            ValueError: CR, LF or NUL in the start line or a field, or a bad field name.
+        """
+        if self._on_headers_sent is not None:
+            return False
+        head = serialize_head(status_line, headers)
+        if self._headers_buf is not None:
+            self.send_headers()  # an earlier head (e.g. an interim response) goes first
+        self._headers_buf = head
+        return True
 
     def send_headers(self) -> None:
         """Send a buffered head now, by itself; nothing happens when none is buffered."""

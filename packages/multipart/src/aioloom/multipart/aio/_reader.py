@@ -11,10 +11,10 @@ A :class:`MultipartReader` walks a ``multipart/*`` body part by part::
             value = await part.text()
 
 Framing is done by the sans-I/O :class:`~aioloom.multipart._parser.MultipartScanner`, fed
-64 KiB at a time, so memory stays bounded however large a part is; a part is only held
-whole when :meth:`BodyPartReader.read` (or ``text``/``json``/``form``) asks for it. Moving to
-the next part skips what is left of the current one. A nested ``multipart/*`` part is read
-by a reader of the same class over that part's content.
+at most 256 KiB at a time, so memory stays bounded however large a part is; a part is only
+held whole when :meth:`BodyPartReader.read` (or ``text``/``json``/``form``) asks for it.
+Moving to the next part skips what is left of the current one. A nested ``multipart/*``
+part is read by a reader of the same class over that part's content.
 
 Decoding (``read(decode=True)``, ``text``, ``json``, ``form``, ``decode``) undoes the
 Content-Transfer-Encoding (base64, quoted-printable; 7bit/8bit/binary as they are) and then

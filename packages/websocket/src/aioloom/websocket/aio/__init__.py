@@ -2,7 +2,8 @@
 
 :class:`WebSocketConnection` drives the sans-I/O codec over a transport (message queue with
 read back-pressure, drained writes, autoping, autoclose, heartbeat, timeouts, the closing
-handshake); ``aioloom.web.WebSocketResponse`` and ``aioloom.client.ClientWebSocketResponse``
+handshake; large compressed messages compressed in the executor by :class:`FrameSender`);
+``aioloom.web.WebSocketResponse`` and ``aioloom.client.ClientWebSocketResponse``
 wrap it. :class:`UpgradedProtocol` takes a transport over after an HTTP upgrade where the
 HTTP protocol offers no parser seam. Importing this package loads asyncio;
 ``import aioloom.websocket`` does not.
@@ -23,14 +24,20 @@ from ._queue import (
     MessageQueue,
     ReadFlowControl,
 )
+from ._sender import (
+    COMPRESS_OFFLOAD_SIZE,
+    FrameSender,
+)
 from ._upgrade import (
     UpgradedProtocol,
     UpgradeParser,
 )
 
 __all__ = (
+    "COMPRESS_OFFLOAD_SIZE",
     "DEFAULT_READER_LIMIT",
     "DEFAULT_WRITER_LIMIT",
+    "FrameSender",
     "Heartbeat",
     "MessageQueue",
     "ReadFlowControl",

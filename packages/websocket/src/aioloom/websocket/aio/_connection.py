@@ -9,9 +9,10 @@ drives the sans-I/O :class:`~aioloom.websocket.WebSocketProtocol`:
   ``RequestHandler.set_parser`` seam and :class:`~.UpgradedProtocol`'s). Data messages go
   to a :class:`~._queue.MessageQueue` (read back-pressure); pings are answered at once when
   ``autoping`` is on (RFC 6455 §5.5.2), pongs feed the heartbeat;
-* sending: each message becomes one frame and one ``transport.write``; once more than
-  ``writer_limit`` bytes went out since the last check, the sender waits while the
-  transport's buffer is above its high-water mark (``BaseProtocol`` drain);
+* sending (:class:`~._sender.FrameSender`): each message becomes one frame and one
+  ``transport.write``; once more than ``writer_limit`` bytes went out since the last check,
+  the sender waits while the transport's buffer is above its high-water mark
+  (``BaseProtocol`` drain); large compressed messages are compressed in the executor;
 * ``receive()`` and ``close()`` follow aiohttp 3.14, including ``autoclose``, the
   ``CLOSING``/``CLOSED`` markers, the concurrent-``receive()`` ``RuntimeError`` and closing
   from another task while one waits in ``receive()``;
@@ -55,6 +56,7 @@ from aioloom.websocket._protocol import Role, WebSocketProtocol, WSState
 
 from ._heartbeat import Heartbeat
 from ._queue import DEFAULT_READER_LIMIT, MessageQueue
+from ._sender import COMPRESS_OFFLOAD_SIZE, FrameSender
 
 __all__ = ("DEFAULT_WRITER_LIMIT", "THRESHOLD_CONNLOST_ACCESS", "WebSocketConnection")
 
@@ -99,6 +101,8 @@ class WebSocketConnection:
         reader_limit: bytes of unread messages that pause reading.
         timeout_error: builds the exception a dead heartbeat leaves in :attr:`exception`.
         reset_error: builds the exception raised by a send on a closing connection.
+        offload_size: compressed messages larger than this are compressed in the loop's
+            default executor (see :mod:`._sender`).
     """
 
     __slots__ = (
@@ -117,14 +121,13 @@ class WebSocketConnection:
         "_exception",
         "_heartbeat",
         "_loop",
-        "_pending",
         "_protocol",
         "_queue",
         "_receive_timeout",
         "_reset_error",
+        "_sender",
         "_timeout_error",
         "_waiting",
-        "_writer_limit",
     )
 
     def __init__(
@@ -146,6 +149,7 @@ class WebSocketConnection:
         reader_limit: int = DEFAULT_READER_LIMIT,
         timeout_error: Callable[[str], BaseException] = asyncio.TimeoutError,
         reset_error: Callable[[str], ConnectionResetError] = ConnectionResetError,
+        offload_size: int = COMPRESS_OFFLOAD_SIZE,
     ) -> None:
         self._codec = WebSocketProtocol(
             role, max_msg_size=max_msg_size, compress=compress, decode_text=decode_text
@@ -159,10 +163,16 @@ class WebSocketConnection:
         self._receive_timeout = receive_timeout
         self._autoclose = autoclose
         self._autoping = autoping
-        self._writer_limit = writer_limit
         self._timeout_error = timeout_error
         self._reset_error = reset_error
-        self._pending = 0  # bytes written since the last look at the transport's buffer
+        self._sender = FrameSender(
+            self._codec,
+            protocol,
+            loop,
+            writer_limit=writer_limit,
+            reset_error=reset_error,
+            offload_size=offload_size,
+        )
         self._closed = False  # close() started, or the connection was dropped
         self._closing = False  # the peer's Close arrived, or close() woke receive()
         self._waiting = False  # a receive() waits for a message
@@ -273,33 +283,22 @@ class WebSocketConnection:
             ValueError: another opcode or an oversized control payload.
         """
         try:
-            frame = self._codec.send_frame(data, opcode, compress=compress)
-        except ConnectionResetError:
-            raise self._reset_error(_CLOSING_TRANSPORT) from None
-        return self._write(frame)
+            return self._sender.send(data, opcode, compress)
+        except ConnectionResetError as exc:
+            if type(exc) is ConnectionResetError:
+                raise self._reset_error(_CLOSING_TRANSPORT) from None
+            raise  # already the reset error: the transport is closing
 
     def _write(self, frame: bytes) -> bool:
-        transport = self._protocol.transport
-        if transport is None or transport.is_closing():
-            raise self._reset_error(_CLOSING_TRANSPORT)
-        transport.write(frame)
-        pending = self._pending + len(frame)
-        if pending < self._writer_limit:
-            self._pending = pending
-            return False
-        self._pending = 0
-        return self._protocol.writing_paused
+        return self._sender.write(frame)
 
     async def drain(self) -> None:
-        """Wait while the transport's write buffer is above its high-water mark.
+        """Wait until every message sent is written and the transport takes more.
 
         Raises:
             ConnectionResetError: (``reset_error``) the connection was lost.
         """
-        try:
-            await self._protocol._drain_helper()
-        except ConnectionResetError as exc:
-            raise self._reset_error(str(exc)) from exc
+        await self._sender.drain()
 
     async def send_frame(
         self, data: bytes | bytearray | memoryview, opcode: int, compress: int | None = None
@@ -497,9 +496,10 @@ class WebSocketConnection:
     async def _closing_handshake(self, frame: bytes, drain: bool) -> None:
         try:
             if frame:
-                self._write(frame)
-                if drain and self._protocol.writing_paused:
-                    await self._protocol._drain_helper()
+                sender = self._sender
+                sender.write_last(frame)
+                if drain and (sender.busy or self._protocol.writing_paused):
+                    await sender.drain()
             await self._stop_receiving()
         except asyncio.CancelledError:
             self._abort()
