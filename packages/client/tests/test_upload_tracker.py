@@ -250,3 +250,51 @@ async def test_late_events_of_an_earlier_attempt_are_ignored() -> None:
     await tracker.upload_complete
     assert tracker.upload_complete.exception() is None
     assert tracker.attempts == 2
+
+
+async def test_bytes_still_in_the_transport_buffer_are_not_counted() -> None:
+    # A peer that never reads: the kernel's buffers fill, then the transport's, and the body
+    # generator stalls on drain. What it yielded went to the transport, not all to the kernel.
+    loop = asyncio.get_running_loop()
+    accepted: list[asyncio.Transport] = []
+
+    class Silent(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            assert isinstance(transport, asyncio.Transport)
+            transport.pause_reading()
+            accepted.append(transport)
+
+    server = await loop.create_server(Silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    yielded = 0
+    progress = asyncio.Event()
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal yielded
+        while True:
+            yielded += len(BODY)
+            progress.set()
+            yield BODY
+
+    tracker = UploadTracker()
+    async with ClientSession() as session:
+        task = asyncio.ensure_future(
+            session.post(f"http://127.0.0.1:{port}/", data=body(), upload_tracker=tracker)
+        )
+        while True:  # until the generator has stalled for a while
+            progress.clear()
+            try:
+                await asyncio.wait_for(progress.wait(), 0.5)
+            except asyncio.TimeoutError:
+                break
+        # Every yielded chunk went to the transport with its framing (the last-chunk marker
+        # not yet), but the writer stalled because the transport still holds some of it.
+        handed_over = _framed([BODY] * (yielded // len(BODY))) - len(b"0\r\n\r\n")
+        assert 0 < tracker.bytes_written < handed_over
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    for transport in accepted:
+        transport.close()
+    server.close()
+    await server.wait_closed()

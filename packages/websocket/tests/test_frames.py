@@ -412,3 +412,71 @@ def test_large_masked_payloads_unmask_from_the_buffer(size: int) -> None:
     frames = FrameReader(is_client=False).feed_data(bytearray(data))
     assert frames == [Frame(True, OP_TEXT, small, False), Frame(True, OP_BINARY, large, False)]
     assert type(frames[1].payload) is bytes
+
+
+# -- the whole-frame fast path -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 2047, 2048, 65535])
+@pytest.mark.parametrize("opcode", [OP_TEXT, OP_BINARY])
+def test_read_whole_matches_feed_data(opcode: int, size: int) -> None:
+    payload = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+    for is_client in (False, True):
+        data = serialize_frame(opcode, payload, mask=not is_client)
+        whole = FrameReader(is_client=is_client).read_whole(data)
+        assert whole == (0x80 | opcode, payload)
+        assert FrameReader(is_client=is_client).feed_data(data) == [Frame(True, opcode, payload)]
+
+
+def test_read_whole_rsv1_only_when_allowed() -> None:
+    data = serialize_frame(OP_TEXT, b"deflated", rsv1=True, mask=False)
+    assert FrameReader(is_client=True, rsv1_allowed=True).read_whole(data) == (0xC1, b"deflated")
+    assert FrameReader(is_client=True).read_whole(data) is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\x81",
+        serialize_frame(OP_TEXT, b"abc", mask=False) + b"\x81",  # more than one frame
+        serialize_frame(OP_TEXT, b"abc", mask=False)[:-1],  # less than one frame
+        serialize_frame(OP_TEXT, b"abc", mask=True),  # masked, at a client
+        serialize_frame(OP_TEXT, b"abc", fin=False, mask=False),  # a fragment
+        serialize_frame(OP_PING, b"abc", mask=False),  # a control frame
+        serialize_frame(OP_BINARY, b"x" * 65536, mask=False),  # a 64-bit length
+        b"\x82\x7e\x00",  # a 16-bit length cut short
+        b"\xa1\x03abc",  # RSV2
+    ],
+)
+def test_read_whole_declines_everything_else(data: bytes) -> None:
+    assert FrameReader(is_client=True, rsv1_allowed=True).read_whole(data) is None
+
+
+def test_read_whole_declines_an_unmasked_frame_at_a_server() -> None:
+    assert FrameReader(is_client=False).read_whole(b"\x81\x03abc") is None
+    with pytest.raises(WebSocketError, match="unmasked"):
+        FrameReader(is_client=False).feed_data(b"\x81\x03abc")
+
+
+def test_read_whole_declines_with_state_held() -> None:
+    whole = serialize_frame(OP_BINARY, b"abc", mask=False)
+    reader = FrameReader(is_client=True)
+    assert reader.feed_data(whole[:1]) == []  # a partial header is held
+    assert reader.read_whole(whole) is None
+    reader = FrameReader(is_client=True)
+    reader.feed_data(serialize_frame(OP_TEXT, b"a", fin=False, mask=False))  # a message started
+    assert reader.read_whole(serialize_frame(OP_TEXT, b"b", mask=False)) is None
+    reader = FrameReader(is_client=True)
+    with pytest.raises(WebSocketError):
+        reader.feed_data(b"\x83\x00")  # a reserved opcode fails the reader
+    assert reader.read_whole(whole) is None
+
+
+def test_read_whole_leaves_oversized_messages_to_feed_data() -> None:
+    data = serialize_frame(OP_BINARY, b"x" * 200, mask=False)
+    reader = FrameReader(is_client=True, max_msg_size=100)
+    assert reader.read_whole(data) is None
+    with pytest.raises(WebSocketError) as info:
+        reader.feed_data(data)
+    assert info.value.code == WSCloseCode.MESSAGE_TOO_BIG

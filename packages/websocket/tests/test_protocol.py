@@ -453,3 +453,28 @@ def test_eof_after_a_failure_keeps_the_error_code() -> None:
     server.close(server.close_code or 1000)
     assert server.receive_eof() == [WS_CLOSED_MESSAGE]
     assert server.close_code == WSCloseCode.PROTOCOL_ERROR
+
+
+def test_whole_compressed_message_failure_fails_the_connection() -> None:
+    # One read holding exactly one compressed frame takes the fast path; corrupt DEFLATE data
+    # there must fail the connection as it does on the general path (RFC 6455 §7.1.7).
+    client = WebSocketProtocol(Role.CLIENT, compress=DeflateParams())
+    bad = serialize_frame(OP_BINARY, b"\xff\xff\xff\xff", rsv1=True, mask=False)
+    (error,) = client.receive_data(bad)
+    assert error.type is WSMsgType.ERROR
+    assert isinstance(error.data, WebSocketError)
+    assert client.exception is error.data
+    assert client.receive_data(serialize_frame(OP_BINARY, b"late", mask=False)) == []
+
+
+def test_whole_messages_keep_the_inflater_in_step() -> None:
+    # Context takeover (RFC 7692 §7.2.1): whole-frame reads and split reads share one stream.
+    client, server = pair(compress=DeflateParams())
+    frames = [client.send_text("hello " * n) for n in range(1, 6)]
+    received: list[WSMessage] = []
+    for index, frame in enumerate(frames):
+        if index % 2:
+            received += server.receive_data(frame[:3]) + server.receive_data(frame[3:])
+        else:
+            received += server.receive_data(frame)
+    assert [m.data for m in received] == ["hello " * n for n in range(1, 6)]

@@ -78,15 +78,24 @@ class UploadTracker:
 
     @property
     def bytes_written(self) -> int:
-        """Body bytes the current (or last) attempt handed to the connection.
+        """Body bytes of the current (or last) attempt that left for the kernel.
 
-        Counted as they go to the transport: after compression and chunked framing, so a
-        compressed or chunked body counts its coded size.
+        As aiohttp, bytes still queued in the transport's write buffer do not count yet, so
+        the figure follows what the socket really took. Bytes are counted as they go on the
+        wire: a compressed or chunked body counts its coded size (aiohttp counts payload
+        bytes before coding); for a plain body, the common case of a file upload with a
+        Content-Length, the two are the same. Once the attempt is over, everything it wrote
+        counts.
         """
         writer = self._writer
         if writer is None:
             return self._count
-        return writer.output_size - self._base
+        written = writer.output_size
+        transport = writer.transport
+        if transport is not None and not transport.is_closing():
+            written -= transport.get_write_buffer_size()
+        # The head may itself still be queued: that is no body byte sent.
+        return max(0, written - self._base)
 
     @property
     def upload_complete(self) -> asyncio.Future[None]:

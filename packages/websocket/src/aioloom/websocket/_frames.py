@@ -59,6 +59,8 @@ _RSV2_RSV3: Final = 0x30
 _MASK_BIT: Final = 0x80
 _FIN_TEXT: Final = _FIN | OP_TEXT
 _FIN_BINARY: Final = _FIN | OP_BINARY
+_FIN_RSV1_TEXT: Final = _FIN | _RSV1 | OP_TEXT
+_FIN_RSV1_BINARY: Final = _FIN | _RSV1 | OP_BINARY
 # From this payload size on, a masked payload is unmasked through a memoryview of the receive
 # buffer instead of a slice of it: the view saves a copy (about 3 us per 64 KiB) and costs about
 # 0.2 us to make, a loss on small frames.
@@ -190,6 +192,58 @@ class FrameReader:
             chunks.append(data[pos:])
             self._buffered = len(data) - pos
         return frames
+
+    def read_whole(self, data: bytes) -> tuple[int, bytes] | None:
+        """The per-message fast path: ``data`` is exactly one whole unfragmented data frame.
+
+        One read holding one small message is the common case (an echo, a request and its
+        answer); this parses it without building a :class:`Frame` or entering the general
+        loop of :meth:`feed_data`.
+
+        Args:
+            data: the bytes just received.
+
+        Returns:
+            ``(first header byte, unmasked payload)`` when nothing is buffered, no message
+            is in progress, and ``data`` is exactly one final TEXT or BINARY frame (RSV1
+            only when an extension allows it) with a 7- or 16-bit length, masked as the role
+            requires and within ``max_msg_size``; else None, having consumed nothing:
+            :meth:`feed_data` then handles ``data`` (and any violation in it).
+        """
+        size = len(data)
+        if size < 2 or self._chunks or self._in_message or self._exception is not None:
+            return None
+        first = data[0]
+        # RFC 6455 §5.2: FIN set, RSV2 and RSV3 clear, opcode TEXT or BINARY; RSV1 only with
+        # permessage-deflate (RFC 7692 §6).
+        if first != _FIN_TEXT and first != _FIN_BINARY:
+            if not self._rsv1_allowed or (first != _FIN_RSV1_TEXT and first != _FIN_RSV1_BINARY):
+                return None
+        second = data[1]
+        length = second & 0x7F
+        head = 2
+        if length == 126:
+            if size < 4:
+                return None
+            (length,) = _LEN16.unpack_from(data, 2)
+            head = 4
+        elif length == 127:
+            return None
+        bound = self._max_msg_size
+        if bound and length > bound:
+            return None  # feed_data raises the 1009 error
+        if not self._expect_mask:
+            if second & _MASK_BIT or size != head + length:
+                return None
+            return first, data[head:]
+        if not second & _MASK_BIT or size != head + 4 + length:
+            return None
+        if length < _MASK_VIEW_FROM:
+            return first, websocket_mask(data[head : head + 4], data[head + 4 :])
+        view = memoryview(data)[head + 4 :]
+        payload = websocket_mask(data[head : head + 4], view)
+        view.release()
+        return first, payload
 
     def _parse(self, data: bytes, frames: list[Frame]) -> int:
         """Append the complete frames of ``data`` to ``frames``; return the bytes used."""

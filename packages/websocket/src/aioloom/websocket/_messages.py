@@ -22,6 +22,7 @@ _TEXT: Final = WSMsgType.TEXT
 _BINARY: Final = WSMsgType.BINARY
 # Builds the named tuple without its Python-level __new__: this is the per-message hot path.
 _new_tuple: Final = tuple.__new__
+_RSV1: Final = 0x40
 
 
 def _protocol_error(message: str) -> WebSocketError:
@@ -112,6 +113,23 @@ class MessageAssembler:
             self._reset()  # drop the partial message: the connection is failing
             raise
         return self._finish() if frame.fin else None
+
+    def feed_whole(self, first: int, payload: bytes) -> WSMessage:
+        """Take a whole unfragmented data message (:meth:`FrameReader.read_whole`).
+
+        Args:
+            first: the frame's first header byte (FIN set; RSV1 marks compression).
+            payload: the unmasked payload.
+
+        Raises:
+            WebSocketError: as :meth:`feed_frame`.
+        """
+        opcode = first & 0x0F
+        if not first & _RSV1:
+            return self._single(opcode, payload)
+        message = self.feed_frame(_new_tuple(Frame, (True, opcode, payload, True)))
+        assert message is not None  # a final frame always completes its message
+        return message
 
     def _single(self, opcode: int, payload: bytes) -> WSMessage:
         """The fast path: an unfragmented, uncompressed message."""

@@ -174,6 +174,14 @@ class WebSocketProtocol:
         """
         if self._close_received or self._exception is not None or self._eof:
             return []
+        if type(data) is bytes:
+            # The common case first: the read is exactly one whole data message.
+            whole = self._reader.read_whole(data)
+            if whole is not None:
+                try:
+                    return [self._assembler.feed_whole(whole[0], whole[1])]
+                except WebSocketError as exc:
+                    return [self._fail(exc)]
         messages: list[WSMessage] = []
         try:
             frames = self._reader.feed_data(data)
