@@ -64,6 +64,8 @@ class Workload:
         body: The expected response body.
         post: Whether the request is a POST of ``POST_SIZE`` bytes (echoed back).
         routes: Routes the application registers (the tested one is the last).
+        dynamic: With ``routes=1``, the one route is ``/user/{id}`` (the baseline of the
+            routing cases: the same handler, nothing else to search).
         framework: Whether one middleware and one on_response_prepare signal are installed.
     """
 
@@ -72,6 +74,7 @@ class Workload:
     post: bool = False
     routes: int = 1
     framework: bool = False
+    dynamic: bool = False
 
 
 POST_PAYLOAD = bytes(range(256)) * (POST_SIZE // 256)
@@ -79,6 +82,7 @@ POST_PAYLOAD = bytes(range(256)) * (POST_SIZE // 256)
 WORKLOADS = {
     "hello": Workload("/", HELLO),
     "json": Workload("/json", JSON_BODY),
+    "routes1": Workload(f"/user/{USER_ID}", f"user {USER_ID}".encode(), routes=1, dynamic=True),
     "routes100": Workload(f"/user/{USER_ID}", f"user {USER_ID}".encode(), routes=100),
     "routes1000": Workload(f"/user/{USER_ID}", f"user {USER_ID}".encode(), routes=1000),
     "post": Workload("/echo", POST_PAYLOAD, post=True),
@@ -94,6 +98,11 @@ CASES = (
         " (half static, half with a variable)",
     ),
     Case("routes1000", "the same among 1,000 routes"),
+    Case(
+        "routes1",
+        f"`GET /user/{USER_ID}` with `/user/{{id}}` the only route (the routing cases' baseline:"
+        " the same handler and match, no other route to search)",
+    ),
     Case("post", f"`POST /echo` with a {POST_SIZE // 1024} KiB body, read and echoed back"),
     Case(
         "framework",
@@ -145,7 +154,7 @@ def _build_app(web: Any, workload: Workload) -> Any:
             router.add_get(f"/static{i}/page", other)
         else:
             router.add_get(f"/item{i}/{{id}}", other)
-    if workload.routes > 1:
+    if workload.routes > 1 or workload.dynamic:
         router.add_get("/user/{id}", user)
     else:
         router.add_get("/", hello)

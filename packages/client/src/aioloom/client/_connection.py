@@ -348,7 +348,15 @@ class ResponseHandler(BaseProtocol):
                 # The response is complete; whatever follows was never asked for.
                 self._should_close = True
                 break
-            self._dispatch(event)
+            # _dispatch, inlined: this loop runs for every event of every response.
+            if type(event) is bytes:
+                if self._sink is not None and not self._discard_body:
+                    self._sink.feed(event)
+            elif isinstance(event, EndOfMessage):
+                self._end_of_message()
+            else:
+                assert isinstance(event, RawResponseMessage)
+                self._head(event)
         if upgraded:
             self._upgraded = True
             self._tail = tail
@@ -586,7 +594,7 @@ class Connection:
         protocol = self._protocol
         if protocol is not None:
             self._protocol = None
-            self._connector._release(self._key, protocol, should_close=protocol.should_close)
+            self._connector._release(self._key, protocol)  # it reads protocol.should_close
 
     def close(self) -> None:
         """Close the connection."""

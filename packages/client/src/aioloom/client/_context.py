@@ -21,6 +21,8 @@ __all__ = ("_AwaitableContext", "_RequestContextManager", "_SessionRequestContex
 
 _T = TypeVar("_T")
 _RESPONSE_AENTER: Any = ClientResponse.__aenter__
+_RESPONSE_AEXIT: Any = ClientResponse.__aexit__
+_RESPONSE_WAIT: Any = ClientResponse.wait_for_close
 
 
 class _AwaitableContext(Coroutine[Any, Any, _T], Generic[_T]):
@@ -67,8 +69,20 @@ class _RequestContextManager(_AwaitableContext["ClientResponse"]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._resp is not None
-        await self._resp.__aexit__(exc_type, exc, tb)
+        resp = self._resp
+        assert resp is not None
+        cls = type(resp)
+        if cls.__aexit__ is not _RESPONSE_AEXIT or cls.wait_for_close is not _RESPONSE_WAIT:
+            await resp.__aexit__(exc_type, exc, tb)
+            return
+        # What ClientResponse.__aexit__ does, minus its two coroutines when the request body
+        # is already written (a GET's always is): then wait_for_close would only release
+        # the connection a second time, which the first release already did.
+        resp._in_context = False
+        resp.release()
+        writer = resp._writer
+        if writer is not None and not writer.done():
+            await resp.wait_for_close()
 
 
 class _SessionRequestContextManager:

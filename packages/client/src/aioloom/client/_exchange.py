@@ -140,7 +140,7 @@ class Exchange:
                 conn = await connector.connect(req, traces=self._tracer, timeout=timeout)
             except asyncio.TimeoutError as exc:
                 raise ConnectionTimeoutError(f"Connection timeout to host {req.url}") from exc
-            protocol = conn.protocol
+            protocol = conn._protocol  # the property, minus a call (hot path)
             assert protocol is not None
             try:
                 protocol.set_response_params(

@@ -297,7 +297,7 @@ class ClientResponse:
         """
         self._closed = False
         self._connection = connection
-        protocol = connection.protocol
+        protocol = connection._protocol
         assert protocol is not None
         while True:
             try:
@@ -333,7 +333,7 @@ class ClientResponse:
         if self._closed:
             return
         connection = self._connection
-        protocol = connection.protocol if connection is not None else None
+        protocol = connection._protocol if connection is not None else None
         if protocol is not None and protocol.upgraded:
             return
         self._closed = True

@@ -105,7 +105,7 @@ async def send_request(
         ValueError: CR, LF or NUL in the request line or a header field (nothing sent).
         ClientOSError: the connection failed while writing an inline body.
     """
-    protocol = conn.protocol
+    protocol = conn._protocol
     assert protocol is not None
     _connection_header(req, force_close)
     writer = _make_writer(req, protocol, loop, tracer)
