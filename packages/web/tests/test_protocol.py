@@ -367,6 +367,58 @@ async def test_read_joins_a_body_that_arrives_in_pieces(
         await _close(writer)
 
 
+_GZ_BODY = gzip.compress(b"zipped")
+
+
+@pytest.mark.parametrize(
+    ("head", "body", "expected"),
+    [
+        (b"Content-Length: 5\r\n", b"hello", b"POST /w 5 hello"),
+        (
+            b"Transfer-Encoding: chunked\r\n",
+            b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+            b"POST /w 5 abcde",
+        ),
+        (b"Content-Length: 2\r\nExpect: 100-continue\r\n", b"ok", b"POST /w 2 ok"),
+        (
+            b"Content-Encoding: gzip\r\nContent-Length: %d\r\n" % len(_GZ_BODY),
+            _GZ_BODY,
+            b"POST /w 6 zipped",
+        ),
+    ],
+    ids=["length", "chunked", "expect", "gzip"],
+)
+async def test_body_that_comes_with_its_head(
+    serve: Any, read_answers: Any, h11_parse: Any, head: bytes, body: bytes, expected: bytes
+) -> None:
+    # One write per request: the parser completes head, body and end of message in one
+    # call, and read() finds the stream at its end already (the fast paths of both).
+    async with serve(echo) as (port, _):
+        reader, writer = await _open(port)
+        request = b"POST /w HTTP/1.1\r\nHost: x\r\n" + head + b"\r\n" + body
+        for _ in range(2):
+            writer.write(request)
+            (answer,) = h11_parse(await asyncio.wait_for(read_answers(reader, 1), 5))
+            assert answer.status == 200
+            assert answer.body == expected
+        await _close(writer)
+
+
+async def test_body_with_its_head_over_client_max_size(
+    serve: Any, read_answers: Any, h11_parse: Any
+) -> None:
+    async def handler(request: BaseRequest) -> StreamResponse:
+        return await echo(request.clone(client_max_size=4))
+
+    async with serve(handler) as (port, _):
+        reader, writer = await _open(port)
+        writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+        (answer,) = h11_parse(await asyncio.wait_for(read_answers(reader, 1), 5))
+        assert answer.status == 413
+        assert b"Maximum request body size 4 exceeded" in answer.body
+        await _close(writer)
+
+
 @pytest.mark.parametrize("cancellation", [False, True])
 async def test_client_half_close_while_handler_runs(
     serve: Any, h11_parse: Any, cancellation: bool

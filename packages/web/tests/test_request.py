@@ -147,6 +147,24 @@ async def test_read_over_client_max_size(make_request: Any) -> None:
     assert len(await unlimited.read()) == 11
 
 
+async def test_read_of_a_body_already_complete(make_request: Any) -> None:
+    # Chunked: the parser gives two chunks; both are buffered and the stream is at EOF.
+    req = make_request(
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+    )
+    assert req.content.is_eof()
+    assert await req.read() == b"abcde"
+    assert req.content.at_eof()
+    single = make_request(_post(b"whole", "text/plain"))
+    chunk = single.content._buffer[0]
+    assert await single.read() is chunk  # one chunk: no copy
+    failed = make_request(_post(b"abc", "text/plain"))
+    failed.content.set_exception(ValueError("gone"))
+    with pytest.raises(ValueError, match="gone"):
+        await failed.read()
+
+
 async def test_post_urlencoded(make_request: Any) -> None:
     req = make_request(_post(b"a=1&b=%C3%A9&a=2&empty=", "application/x-www-form-urlencoded"))
     form = await req.post()

@@ -371,6 +371,17 @@ class RequestHandler(BaseProtocol):
                     self._request_count += 1
                     messages.append((head, EMPTY_PAYLOAD))
                     return True
+        elif count == 3:  # the next common case: a request whose body came with its head
+            head = events[0]
+            body = events[1]
+            if type(head) is RawRequestMessage and type(body) is bytes:
+                if type(events[2]) is EndOfMessage:
+                    self._request_count += 1
+                    receiver = self._receiver
+                    messages.append((head, receiver.start(head)))
+                    receiver.feed(body)
+                    receiver.end()
+                    return True
         receiver = self._receiver
         got_head = False
         index = 0

@@ -465,12 +465,20 @@ class BaseRequest(MutableMapping[Any, Any], HeadersMixin):
             HTTPRequestEntityTooLarge: the body is larger than ``client_max_size``.
         """
         if self._read_bytes is None:
+            max_size = self._client_max_size
+            payload = self._payload
+            if payload.is_eof():
+                # The whole body came with the head (a small upload): take it without
+                # waiting; one chunk is returned as it is.
+                body = payload.read_nowait()
+                if max_size and len(body) > max_size:
+                    raise HTTPRequestEntityTooLarge(max_size=max_size, actual_size=len(body))
+                self._read_bytes = body if type(body) is bytes else bytes(body)
+                return self._read_bytes
             # The chunks are kept as they come and joined once: no bytearray growth, no
             # final copy, and a body that arrived in one piece is returned as it is.
             chunks: list[bytes] = []
             size = 0
-            max_size = self._client_max_size
-            payload = self._payload
             while chunk := await payload.readany():
                 chunks.append(chunk)
                 size += len(chunk)
