@@ -44,12 +44,12 @@ class BodySink:
 
     __slots__ = (
         "_decompressor",
-        "_done",
         "_eof",
         "_on_error",
         "_pending",
         "_protocol",
         "_stream",
+        "done",
     )
 
     def __init__(
@@ -65,26 +65,21 @@ class BodySink:
         self._on_error = on_error
         self._pending: deque[bytes] = deque()
         self._eof = False
-        self._done = False
+        self.done = False  # True once the whole body reached the stream (or failed)
         if decompressor is not None:
             stream.total_compressed_bytes = 0
 
     @property
-    def done(self) -> bool:
-        """True once the whole body reached the stream (or failed)."""
-        return self._done
-
-    @property
     def backlogged(self) -> bool:
         """True while decoded output is still owed to the stream."""
-        if self._done:
+        if self.done:
             return False
         dec = self._decompressor
         return bool(self._pending) or (dec is not None and not dec.needs_input) or self._eof
 
     def feed(self, data: bytes) -> None:
         """Take body bytes as they came off the wire."""
-        if self._done:
+        if self.done:
             return
         dec = self._decompressor
         if dec is None:
@@ -97,14 +92,19 @@ class BodySink:
 
     def finish(self) -> None:
         """The body ended on the wire; the stream ends once everything is decoded."""
-        if self._done:
+        if self.done:
             return
         self._eof = True
+        if self._decompressor is None:
+            # Nothing owed: what pump() and _end() do for an identity body, minus the calls.
+            self.done = True
+            self._stream.feed_eof()
+            return
         self.pump()
 
     def pump(self) -> None:
         """Move decoded data into the stream until it is full or the backlog is empty."""
-        if self._done:
+        if self.done:
             return
         dec = self._decompressor
         if dec is None:
@@ -133,14 +133,14 @@ class BodySink:
     def abort(self) -> None:
         """Drop the backlog (the response was released or the connection failed)."""
         self._pending.clear()
-        self._done = True
+        self.done = True
 
     def _end(self) -> None:
-        self._done = True
+        self.done = True
         self._stream.feed_eof()
 
     def _fail(self, exc: HttpProcessingError) -> None:
-        self._done = True
+        self.done = True
         self._pending.clear()
         self._stream.set_exception(payload_error(exc), exc)
         self._on_error()

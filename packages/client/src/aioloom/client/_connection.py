@@ -18,18 +18,15 @@ failure into the client's typed errors:
 After any of them the transport is closed: a connection whose framing is in doubt is never
 reused.
 
-:class:`Connection` is what the connector hands out: it returns the protocol to the pool
-(:meth:`Connection.release`) or closes it (:meth:`Connection.close`).
+:class:`Connection` (in :mod:`._lease`, re-exported here) is what the connector hands
+out: it returns the protocol to the pool or closes it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import traceback
-import warnings
 from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from aioloom.http._codings import SUPPORTED_ENCODINGS, Decompressor
 from aioloom.http._exceptions import HttpProcessingError
@@ -50,11 +47,11 @@ from ._exceptions import (
     ServerDisconnectedError,
     SocketTimeoutError,
 )
+from ._lease import Connection  # re-exported: the handle has a module of its own
 from ._timeouts import IdleTimer, TimerContext
 
 if TYPE_CHECKING:
-    from ._connector import BaseConnector
-    from ._reqrep_info import ConnectionKey
+    pass
 
 __all__ = ("Connection", "ResponseHandler")
 
@@ -86,6 +83,7 @@ class ResponseHandler(BaseProtocol):
         "_head_chunks",
         "_heads",
         "_idle",
+        "_idle_parser",
         "_in_response",
         "_interim",
         "_limits",
@@ -107,6 +105,7 @@ class ResponseHandler(BaseProtocol):
         super().__init__(loop)
         self.closed: asyncio.Future[None] = loop.create_future()
         self._parser: HttpResponseParser | None = None
+        self._idle_parser: HttpResponseParser | None = None
         self._method = ""
         self._should_close = False
         self._upgraded = False
@@ -207,12 +206,49 @@ class ResponseHandler(BaseProtocol):
         Raises:
             ValueError: a limit is not a positive int.
         """
-        parser = HttpResponseParser(
-            max_line_size=max_line_size, max_field_size=max_field_size, max_headers=max_headers
+        self.expect_response(
+            method,
+            timer,
+            read_timeout,
+            timeout_ceil_threshold,
+            read_until_eof,
+            auto_decompress,
+            read_bufsize,
+            (max_line_size, max_field_size, max_headers),
         )
-        parser.method = method
+
+    def expect_response(
+        self,
+        method: str,
+        timer: TimerContext | None,
+        read_timeout: float | None,
+        timeout_ceil_threshold: float,
+        read_until_eof: bool,
+        auto_decompress: bool,
+        read_bufsize: int,
+        limits: tuple[int, int, int],
+    ) -> None:
+        """:meth:`set_response_params` with positional arguments (the session's hot path).
+
+        ``limits`` is ``(max_line_size, max_field_size, max_headers)``.
+
+        Raises:
+            ValueError: a limit is not a positive int.
+        """
+        parser = self._idle_parser
+        if parser is not None and limits == self._limits:
+            # The connection's parser, back at a message boundary after a response that
+            # kept the connection open: the next response continues its byte stream.
+            self._idle_parser = None
+            if method != self._method:
+                parser.method = method
+        else:
+            parser = HttpResponseParser(
+                max_line_size=limits[0], max_field_size=limits[1], max_headers=limits[2]
+            )
+            parser.method = method
+            self._limits = limits
         self._parser = parser
-        self._limits = (max_line_size, max_field_size, max_headers)
         self._head_chunks = []
         self._method = method
         self._timer = timer
@@ -368,6 +404,9 @@ class ResponseHandler(BaseProtocol):
                 parser.feed_eof()  # raises when bytes of a further "message" are pending
             except HttpProcessingError:
                 self._should_close = True
+            else:
+                if not self._should_close:
+                    self._idle_parser = parser  # at a message boundary: the next one reuses it
 
     def _dispatch(self, event: RawResponseMessage | bytes | EndOfMessage) -> None:
         if type(event) is bytes:
@@ -412,7 +451,8 @@ class ResponseHandler(BaseProtocol):
             self._interim = False
             return
         self._in_response = False
-        self._stop_idle()
+        if self._idle is not None:
+            self._idle.stop()
         if self._sink is not None:
             self._sink.finish()
 
@@ -497,109 +537,3 @@ class ResponseHandler(BaseProtocol):
             error.__cause__ = exc
             return error
         return ServerDisconnectedError()
-
-
-class Connection:
-    """A connection lent by a connector for one request.
-
-    Args:
-        connector: the connector it comes from.
-        key: its pool key.
-        protocol: the connection's protocol.
-        loop: the event loop.
-        reused: True when it came from the pool (it served a request before).
-    """
-
-    __slots__ = (
-        "__weakref__",
-        "_callbacks",
-        "_connector",
-        "_key",
-        "_loop",
-        "_protocol",
-        "_source_traceback",
-        "reused",
-    )
-
-    def __init__(
-        self,
-        connector: BaseConnector,
-        key: ConnectionKey,
-        protocol: ResponseHandler,
-        loop: asyncio.AbstractEventLoop,
-        *,
-        reused: bool = False,
-    ) -> None:
-        self._connector = connector
-        self._key = key
-        self._protocol: ResponseHandler | None = protocol
-        self._loop = loop
-        self._callbacks: list[Callable[[], None]] = []
-        self.reused = reused
-        self._source_traceback = traceback.extract_stack(limit=16) if loop.get_debug() else None
-
-    def __repr__(self) -> str:
-        return f"Connection<{self._key}>"
-
-    def __del__(self, _warnings: Any = warnings) -> None:
-        if self._protocol is None:
-            return
-        _warnings.warn(f"Unclosed connection {self!r}", ResourceWarning, source=self)
-        if self._loop.is_closed():
-            return
-        self._connector._release(self._key, self._protocol, should_close=True)
-        context: dict[str, object] = {"client_connection": self, "message": "Unclosed connection"}
-        if self._source_traceback is not None:
-            context["source_traceback"] = self._source_traceback
-        self._loop.call_exception_handler(context)
-
-    @property
-    def key(self) -> ConnectionKey:
-        """The pool key."""
-        return self._key
-
-    @property
-    def transport(self) -> asyncio.Transport | None:
-        """The transport, None once released."""
-        return None if self._protocol is None else self._protocol.transport
-
-    @property
-    def protocol(self) -> ResponseHandler | None:
-        """The protocol, None once released."""
-        return self._protocol
-
-    @property
-    def closed(self) -> bool:
-        """True once released or closed, or when the transport is gone."""
-        return self._protocol is None or not self._protocol.is_connected()
-
-    def add_callback(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` when the connection is released or closed."""
-        if callback is not None:
-            self._callbacks.append(callback)
-
-    def _notify_release(self) -> None:
-        callbacks, self._callbacks = self._callbacks, []
-        for callback in callbacks:
-            try:
-                callback()
-            except Exception:  # a tracing/timer callback must not break the release
-                self._loop.call_exception_handler(
-                    {"message": "Exception in connection release callback", "connection": self}
-                )
-
-    def release(self) -> None:
-        """Give the connection back: pooled when reusable, closed otherwise."""
-        self._notify_release()
-        protocol = self._protocol
-        if protocol is not None:
-            self._protocol = None
-            self._connector._release(self._key, protocol)  # it reads protocol.should_close
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._notify_release()
-        protocol = self._protocol
-        if protocol is not None:
-            self._protocol = None
-            self._connector._release(self._key, protocol, should_close=True)

@@ -342,9 +342,11 @@ class BaseConnector(ABC):
         keepalive = self._keepalive_timeout
         while entries:
             proto, since = entries.pop()
-            if proto.is_connected() and not proto.should_close:
+            transport = proto.transport  # is_connected(), inlined
+            if transport is not None and not transport.is_closing() and not proto.should_close:
                 if keepalive is None or since + keepalive > now:
-                    self._acquire(key, proto)
+                    self._acquired.add(proto)  # _acquire, inlined
+                    self._acquired_per_host[key].add(proto)
                     if not entries:
                         del self._conns[key]
                     return Connection(self, key, proto, self._loop, reused=True)
@@ -366,14 +368,21 @@ class BaseConnector(ABC):
         if self._closed:
             protocol.close()
             return
-        self._drop(key, protocol)
+        self._acquired.discard(protocol)  # _drop, inlined: every request passes here
+        per_host = self._acquired_per_host.get(key)
+        if per_host is not None:
+            per_host.discard(protocol)
+            if not per_host:
+                del self._acquired_per_host[key]
         reusable = not (should_close or self._force_close or protocol.should_close)
         if not reusable or not self._keepalive_timeout:
             self._close_protocol(protocol)
         else:
             self._conns.setdefault(key, deque()).append((protocol, self._loop.time()))
-            self._schedule_cleanup()
-        self._release_waiter()
+            if self._cleanup_handle is None:
+                self._schedule_cleanup()
+        if self._waiters:
+            self._release_waiter()
 
     def _close_protocol(self, protocol: ResponseHandler) -> None:
         transport = protocol.transport

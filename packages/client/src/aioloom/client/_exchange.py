@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Final, TypedDict
 
 from aioloom.http import hdrs
 
+from ._connector import BaseConnector
 from ._exceptions import ClientOSError, ConnectionTimeoutError, ServerDisconnectedError
 from ._sender import send_request
 
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from ._tracer import _Tracer
 
 __all__ = ("Exchange", "HopSettings", "hop_settings")
+
+_BASE_CONNECT: Final = BaseConnector.connect
 
 # RFC 9110 §9.2.2: methods that may be repeated without changing the outcome.
 IDEMPOTENT: Final = frozenset(
@@ -45,14 +48,16 @@ IDEMPOTENT: Final = frozenset(
 
 
 class HopSettings(TypedDict):
-    """The per-request response settings, the same for every hop."""
+    """The per-request response settings, the same for every hop.
+
+    ``limits`` is ``(max_line_size, max_field_size, max_headers)``, in the order
+    :meth:`ResponseHandler.expect_response` takes them.
+    """
 
     read_until_eof: bool
     auto_decompress: bool
     read_bufsize: int
-    max_line_size: int
-    max_field_size: int
-    max_headers: int
+    limits: tuple[int, int, int]
 
 
 def hop_settings(
@@ -79,15 +84,18 @@ def hop_settings(
         and max_headers is None
     ):
         return defaults
+    line, field, headers = defaults["limits"]
     return {
         "read_until_eof": read_until_eof,
         "auto_decompress": defaults["auto_decompress"]
         if auto_decompress is None
         else auto_decompress,
         "read_bufsize": defaults["read_bufsize"] if read_bufsize is None else read_bufsize,
-        "max_line_size": defaults["max_line_size"] if max_line_size is None else max_line_size,
-        "max_field_size": defaults["max_field_size"] if max_field_size is None else max_field_size,
-        "max_headers": defaults["max_headers"] if max_headers is None else max_headers,
+        "limits": (
+            line if max_line_size is None else max_line_size,
+            field if max_field_size is None else max_field_size,
+            headers if max_headers is None else max_headers,
+        ),
     }
 
 
@@ -131,30 +139,43 @@ class Exchange:
         """
         session = self._session
         timeout = self._timeout
+        settings = self._settings
         may_retry = True
         while True:
-            connector = session.connector
+            connector = session._connector
             if connector is None:
                 raise RuntimeError("Session is closed")
-            try:
-                conn = await connector.connect(req, traces=self._tracer, timeout=timeout)
-            except asyncio.TimeoutError as exc:
-                raise ConnectionTimeoutError(f"Connection timeout to host {req.url}") from exc
+            conn = None
+            if (
+                type(connector).connect is _BASE_CONNECT
+                and not self._tracer.enabled
+                and not connector._closed
+            ):
+                # What connect() does first, minus its coroutine: a pooled connection.
+                conn = connector._get(req.connection_key)
+            if conn is None:
+                try:
+                    conn = await connector.connect(req, traces=self._tracer, timeout=timeout)
+                except asyncio.TimeoutError as exc:
+                    raise ConnectionTimeoutError(f"Connection timeout to host {req.url}") from exc
             protocol = conn._protocol  # the property, minus a call (hot path)
             assert protocol is not None
             try:
-                protocol.set_response_params(
-                    method=req.method,
-                    timer=self._timer,
-                    read_timeout=timeout.sock_read,
-                    timeout_ceil_threshold=connector._timeout_ceil_threshold,
-                    **self._settings,
+                protocol.expect_response(
+                    req.method,
+                    self._timer,
+                    timeout.sock_read,
+                    connector._timeout_ceil_threshold,
+                    settings["read_until_eof"],
+                    settings["auto_decompress"],
+                    settings["read_bufsize"],
+                    settings["limits"],
                 )
                 resp = await send_request(
                     req,
                     conn,
                     loop=session._loop,
-                    force_close=connector.force_close,
+                    force_close=connector._force_close,
                     timer=self._timer,
                     tracer=self._tracer,
                     session=session,

@@ -22,7 +22,6 @@ from collections.abc import Iterable, Mapping
 from http.cookies import SimpleCookie
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlencode
 
 from multidict import CIMultiDict, CIMultiDictProxy, istr
 from yarl import URL, Query
@@ -31,9 +30,10 @@ from aioloom.http import hdrs
 from aioloom.http._auth import BasicAuth
 from aioloom.http._codings import accept_encoding
 from aioloom.http._messages import HttpVersion, HttpVersion10, HttpVersion11
-from aioloom.http.aio._payload import BytesPayload, Payload, get_payload
+from aioloom.http.aio._payload import Payload
 
 from ._cookie_seam import LooseCookies, merge_cookies
+from ._data import prepare_data
 from ._exceptions import InvalidUrlClientError, NonHttpUrlClientError
 from ._fingerprint import SSLArg, check_ssl_arg
 from ._reqrep_info import ConnectionKey, RequestInfo
@@ -54,7 +54,6 @@ _TOKEN_RE: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _URL_FORBIDDEN: Final = re.compile(r"[\r\n\x00]")
 _SCHEMES: Final = frozenset({"http", "https", "ws", "wss"})
 _SSL_SCHEMES: Final = frozenset({"https", "wss"})
-_FORM_SCALARS: Final = (str, int, float)
 _NO_NAMES: Final[frozenset[Any]] = frozenset()
 # Methods and URLs that passed the checks: a client asks for the same few again and again.
 # Both are bounded (the URLs start over when full), so odd inputs cannot grow them.
@@ -72,6 +71,20 @@ def _user_agent() -> str:
 
 
 USER_AGENT: Final = _user_agent()
+_ACCEPT_ENCODING: Final = accept_encoding()
+# The steps of ClientRequest's preparation; _prepare_plain does what they do for empty inputs.
+_PREPARATION_STEPS: Final = (
+    "_update_auth_from_url",
+    "update_headers",
+    "update_auto_headers",
+    "update_cookies",
+    "update_content_encoding",
+    "update_auth",
+    "update_proxy",
+    "update_body_from_data",
+    "update_transfer_encoding",
+    "update_expect_continue",
+)
 
 
 class ClientRequest:
@@ -91,10 +104,13 @@ class ClientRequest:
     )
     POST_METHODS: Final = frozenset({hdrs.METH_PATCH, hdrs.METH_POST, hdrs.METH_PUT})
     ALL_METHODS: Final = GET_METHODS | POST_METHODS | {hdrs.METH_DELETE}
-    DEFAULT_HEADERS: Final = {hdrs.ACCEPT: "*/*", hdrs.ACCEPT_ENCODING: accept_encoding()}
+    DEFAULT_HEADERS: Final = {hdrs.ACCEPT: "*/*", hdrs.ACCEPT_ENCODING: _ACCEPT_ENCODING}
 
     _body: Payload | None = None
     _auto_framing = False
+    _plain_init = True  # no preparation step overridden (see __init_subclass__)
+    _skip_auto_headers: frozenset[istr]
+    _skip_lower: frozenset[str]
     auth: BasicAuth | None = None
     response: ClientResponse | None = None
     upload_tracker: UploadTracker | None = None
@@ -127,13 +143,15 @@ class ClientRequest:
         server_hostname: str | None = None,
         upload_tracker: UploadTracker | None = None,
     ) -> None:
-        self.method = _check_method(method)
-        url = _check_url(url)
+        checked = _CHECKED_METHODS.get(method) if type(method) is str else None
+        self.method = checked if checked is not None else _check_method(method)
+        if type(url) is not URL or url not in _CHECKED_URLS:
+            url = _check_url(url)
         if params:
             url = url.extend_query(params)
         self.original_url = url
         self.url = url.with_fragment(None) if url.raw_fragment else url
-        self.version = _check_version(version)
+        self.version = version if version is HttpVersion11 else _check_version(version)
         self.loop = loop
         self.response_class = response_class
         self._timer = timer
@@ -151,17 +169,71 @@ class ClientRequest:
         self.proxy_auth: BasicAuth | None = None
         self.proxy_headers: CIMultiDict[str] | None = None
 
-        self._update_auth_from_url(auth)
         self.headers: CIMultiDict[str] = CIMultiDict()
+        self._chunked_arg = chunked
+        if (
+            self._plain_init
+            and auth is None
+            and data is None
+            and proxy is None
+            and not cookies
+            and not chunked
+            and not expect100
+            and not trust_env
+            and self.url.raw_user is None
+            and self.url.raw_password is None
+        ):
+            self._prepare_plain(headers, skip_auto_headers)
+            return
+        self._update_auth_from_url(auth)
         self.update_headers(headers)
         self.update_auto_headers(skip_auto_headers)
         self.update_cookies(cookies)
         self.update_content_encoding(data, compress)
         self.update_auth(self.auth)
         self.update_proxy(proxy, proxy_auth, proxy_headers)
-        self._chunked_arg = chunked
         self.update_body_from_data(data)
         self.update_expect_continue(expect100)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A subclass that overrides a step of the preparation gets every step called.
+        cls._plain_init = cls.DEFAULT_HEADERS is ClientRequest.DEFAULT_HEADERS and all(
+            getattr(cls, name) is getattr(ClientRequest, name) for name in _PREPARATION_STEPS
+        )
+
+    def _prepare_plain(
+        self, headers: LooseHeaders | None, skip_auto_headers: Iterable[str] | None
+    ) -> None:
+        """The preparation of a request without body, credentials, cookies or proxy.
+
+        What the ``update_*`` steps would do with empty inputs, minus their calls: a GET's
+        preparation runs on every request.
+        """
+        if headers or skip_auto_headers:
+            self.update_headers(headers)
+            self.update_auto_headers(skip_auto_headers)
+        else:
+            netloc = self.url.host_port_subcomponent
+            assert netloc is not None
+            self._skip_auto_headers = self._skip_lower = _NO_NAMES
+            self.headers.extend(
+                (
+                    (hdrs.HOST, netloc),
+                    (hdrs.ACCEPT, "*/*"),
+                    (hdrs.ACCEPT_ENCODING, _ACCEPT_ENCODING),
+                    (hdrs.USER_AGENT, USER_AGENT),
+                )
+            )
+            if self.method in self.GET_METHODS:
+                return  # no framing field (RFC 9110 §8.6), no Expect: nothing left to do
+        if (
+            self.method not in self.GET_METHODS
+            or hdrs.TRANSFER_ENCODING in self.headers
+            or hdrs.EXPECT in self.headers
+        ):
+            self.update_transfer_encoding()
+            self.update_expect_continue(False)
 
     # -- URL and identity -----------------------------------------------------------------
 
@@ -187,20 +259,29 @@ class ClientRequest:
         proxy_headers_hash = None
         if self.proxy_headers:
             proxy_headers_hash = hash(tuple(self.proxy_headers.items()))
-        return ConnectionKey(
-            self.host,
-            self.port,
-            self.is_ssl(),
-            self.ssl,
-            self.proxy,
-            self.proxy_auth,
-            proxy_headers_hash,
+        url = self.url
+        host = url.raw_host
+        assert host is not None
+        # The tuple itself: NamedTuple's generated __new__ is a Python call per request.
+        return tuple.__new__(
+            ConnectionKey,
+            (
+                host,
+                url.port,
+                url.scheme in _SSL_SCHEMES,
+                self.ssl,
+                self.proxy,
+                self.proxy_auth,
+                proxy_headers_hash,
+            ),
         )
 
     @property
     def request_info(self) -> RequestInfo:
         """The request as sent (for responses and errors)."""
-        return RequestInfo(self.url, self.method, CIMultiDictProxy(self.headers), self.original_url)
+        # RequestInfo's fields in order, without its __new__ (a Python call per request).
+        fields = (self.url, self.method, CIMultiDictProxy(self.headers), self.original_url)
+        return tuple.__new__(RequestInfo, fields)
 
     def request_target(self) -> str:
         """The request-target of the request line (RFC 9112 §3.2).
@@ -217,7 +298,12 @@ class ClientRequest:
     def status_line(self) -> str:
         """The request line without CRLF, e.g. ``GET / HTTP/1.1``."""
         version = self.version
-        return f"{self.method} {self.request_target()} HTTP/{version.major}.{version.minor}"
+        method = self.method
+        if method != hdrs.METH_CONNECT and self.proxy is None:
+            target = self.url.raw_path_qs or "/"  # origin-form, request_target() inlined
+        else:
+            target = self.request_target()
+        return f"{method} {target} HTTP/{version.major}.{version.minor}"
 
     def _update_auth_from_url(self, auth: BasicAuth | None) -> None:
         url_auth = BasicAuth.from_url(self.url)
@@ -253,8 +339,8 @@ class ClientRequest:
         """Add Accept, Accept-Encoding and User-Agent unless given or skipped."""
         headers = self.headers
         if not skip_auto_headers:  # the common case, kept short
-            self._skip_auto_headers: frozenset[istr] = _NO_NAMES
-            self._skip_lower: frozenset[str] = _NO_NAMES
+            self._skip_auto_headers = _NO_NAMES
+            self._skip_lower = _NO_NAMES
             for name, value in self.DEFAULT_HEADERS.items():
                 if name not in headers:
                     headers[name] = value
@@ -495,59 +581,3 @@ def _check_version(version: HttpVersion) -> HttpVersion:
     if version not in (HttpVersion10, HttpVersion11):
         raise ValueError(f"Unsupported HTTP version {version!r}: use HTTP/1.0 or HTTP/1.1")
     return HttpVersion10 if version == HttpVersion10 else HttpVersion11
-
-
-def _is_simple_form(data: Any) -> list[tuple[str, Any]] | None:
-    """The fields of a dict / pairs form whose values are all scalars, else None."""
-    if isinstance(data, Mapping):
-        items = list(data.items())
-    elif isinstance(data, (list, tuple)) and all(
-        isinstance(item, tuple) and len(item) == 2 for item in data
-    ):
-        items = list(data)
-    else:
-        return None
-    if all(isinstance(value, _FORM_SCALARS) for _, value in items):
-        return items
-    return None
-
-
-def prepare_data(data: Any) -> Payload:
-    """The payload for a request's ``data`` argument (aiohttp's rules).
-
-    ``bytes``/``str``/files/async iterables/Payloads through the payload registry; a
-    dict, MultiDict or list of pairs of plain values as ``application/x-www-form-urlencoded``
-    (WHATWG URL §5.2); a ``FormData`` or a form with files through ``aioloom.multipart``.
-
-    Raises:
-        ImportError: a multipart form needs aioloom.multipart, which is not installed.
-        TypeError: ``data`` has no payload type.
-    """
-    if isinstance(data, Payload):
-        return data
-    if hasattr(data, "add_field") and callable(data):  # a FormData
-        form_payload: Payload = data()
-        return form_payload
-    fields = _is_simple_form(data)
-    if fields is not None:
-        encoded = urlencode(fields, doseq=True, encoding="utf-8").encode("ascii")
-        return BytesPayload(encoded, content_type="application/x-www-form-urlencoded")
-    try:
-        return get_payload(data, disposition=None)
-    except LookupError:
-        pass
-    if isinstance(data, (Mapping, list, tuple)):
-        return _multipart_form(data)
-    raise TypeError(f"data of type {type(data).__name__!r} cannot be sent as a request body")
-
-
-def _multipart_form(data: Any) -> Payload:
-    try:
-        from aioloom.multipart._form import FormData
-    except ModuleNotFoundError as exc:  # pragma: no cover - the extra is installed in tests
-        raise ImportError(
-            "sending files or multipart forms needs aioloom.multipart: "
-            'pip install "aioloom-client[multipart]"'
-        ) from exc
-    form_payload: Payload = FormData(data)()
-    return form_payload

@@ -334,7 +334,7 @@ class ClientResponse:
             return
         connection = self._connection
         protocol = connection._protocol if connection is not None else None
-        if protocol is not None and protocol.upgraded:
+        if protocol is not None and protocol._upgraded:
             return
         self._closed = True
         self._release_connection()
@@ -371,8 +371,11 @@ class ClientResponse:
         if not self._released:
             self._notify_content()
         self._closed = True
-        self._cleanup_writer()
-        self._release_connection()
+        writer = self._writer
+        if writer is not None and not writer.done():
+            writer.cancel()
+        if self._connection is not None:
+            self._release_connection()
         return _NOOP
 
     def close(self) -> None:
@@ -436,8 +439,14 @@ class ClientResponse:
             return self._body
         if self._released:
             raise ClientConnectionError("Connection closed")
+        content = self.content
         try:
-            body = await self.content.read()
+            if type(content) is StreamReader and content.is_eof():
+                # The whole body is buffered already (a small response's usual case):
+                # read() would return the same bytes through three coroutines.
+                body = content.read_nowait()
+            else:
+                body = await content.read()
         except BaseException:
             self.close()
             raise

@@ -65,7 +65,10 @@ def _make_writer(
         async def on_headers(headers: CIMultiDict[str]) -> None:
             await tracer.send_request_headers(method, url, headers)
 
-    writer = StreamWriter(protocol, loop, on_chunk_sent=on_chunk, on_headers_sent=on_headers)
+    if on_chunk is None:
+        writer = StreamWriter(protocol, loop)
+    else:
+        writer = StreamWriter(protocol, loop, on_chunk_sent=on_chunk, on_headers_sent=on_headers)
     if req.compress:
         writer.enable_compression(req.compress)
     if req.chunked:
@@ -77,16 +80,9 @@ def _make_writer(
     return writer
 
 
-def _inline_body(req: ClientRequest) -> bool:
-    body = req.body
-    return (
-        not req.expect100
-        and not req.compress
-        and (
-            not isinstance(body, Payload)
-            or (isinstance(body, BytesPayload) and (body.size or 0) <= _INLINE_BODY_MAX)
-        )
-    )
+def _inline_payload(payload: Payload) -> bool:
+    """True for a body small enough to go out with the head (see ``_INLINE_BODY_MAX``)."""
+    return isinstance(payload, BytesPayload) and (payload.size or 0) <= _INLINE_BODY_MAX
 
 
 async def send_request(
@@ -107,7 +103,8 @@ async def send_request(
     """
     protocol = conn._protocol
     assert protocol is not None
-    _connection_header(req, force_close)
+    if force_close or req.version is not HttpVersion11:
+        _connection_header(req, force_close)
     writer = _make_writer(req, protocol, loop, tracer)
     await writer.write_headers(req.status_line(), req.headers)
     upload = req.upload_tracker
@@ -116,12 +113,12 @@ async def send_request(
         upload._attempt_started(writer)
     continue100: asyncio.Future[bool] | None = None
     task: asyncio.Task[None] | None = None
-    if _inline_body(req):
+    payload = req._body
+    if not req.expect100 and not req.compress and (payload is None or _inline_payload(payload)):
         # Written here, not in a helper coroutine: this is every small request's path.
         try:
-            body = req.body
-            if isinstance(body, Payload):
-                await body.write_with_length(writer, writer.length)
+            if payload is not None:
+                await payload.write_with_length(writer, writer.length)
             await writer.write_eof()
         except OSError as exc:
             protocol.force_close()

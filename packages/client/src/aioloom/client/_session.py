@@ -17,11 +17,12 @@ import asyncio
 import contextlib
 import importlib
 import json
+import sys
 import traceback
 import warnings
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, TypedDict
+from typing import TYPE_CHECKING, Any, Final
 
 from multidict import CIMultiDict, istr
 from yarl import URL
@@ -32,74 +33,34 @@ from aioloom.http._limits import DEFAULT_MAX_FIELD_SIZE, DEFAULT_MAX_HEADERS, DE
 from aioloom.http._messages import HttpVersion, HttpVersion11
 from aioloom.http.aio._payload import JsonPayload
 
-from ._chain import Hop, HopOptions, RequestChain
+from ._chain import Hop, HopOptions, RequestChain, hop_options
 from ._connector import BaseConnector
 from ._context import _RequestContextManager, _SessionRequestContextManager
 from ._cookie_seam import CookieJarLike, LooseCookies, default_cookie_jar
-from ._exceptions import (
-    InvalidUrlClientError,
-    NonHttpUrlClientError,
-)
 from ._exchange import Exchange, HopSettings, hop_settings
-from ._fingerprint import SSLArg, check_ssl_arg
+from ._fingerprint import SSLArg
 from ._middleware import ClientHandlerType, ClientMiddlewareType, build_client_middlewares
+from ._options import SENTINEL, RaiseForStatus, RequestOptions, Sentinel
 from ._request import ClientRequest, LooseHeaders, Params
 from ._response import ClientResponse, FallbackCharsetResolver
 from ._tcp import TCPConnector
 from ._timeouts import DEFAULT_TIMEOUT, ClientTimeout, Deadline
-from ._tracer import load_tracing, make_tracer
+from ._tracer import NO_TRACER, load_tracing, make_tracer
 from ._upload import UploadTracker
+from ._urls import build_url, check_base_url, checked_url
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from ._cookiejar import CookieJar
+
 __all__ = ("ClientSession", "request")
 
 JSONEncoder = Callable[[Any], str]
-RaiseForStatus = bool | Callable[[ClientResponse], Awaitable[None]]
 
-_HTTP_SCHEMES: Final = frozenset({"http", "https", "ws", "wss"})
 _WEBSOCKET_HINT: Final = (
     'ws_connect needs aioloom.websocket: pip install "aioloom-client[websocket]"'
 )
-
-
-class _Sentinel:
-    pass
-
-
-_SENTINEL: Final = _Sentinel()
-
-
-class _RequestOptions(TypedDict, total=False):
-    params: Params | None
-    data: Any
-    json: Any
-    cookies: LooseCookies | None
-    headers: LooseHeaders | None
-    skip_auto_headers: Iterable[str] | None
-    auth: BasicAuth | None
-    allow_redirects: bool
-    max_redirects: int
-    compress: str | bool | None
-    chunked: bool | None
-    expect100: bool
-    raise_for_status: RaiseForStatus | None
-    read_until_eof: bool
-    proxy: str | URL | None
-    proxy_auth: BasicAuth | None
-    timeout: ClientTimeout | float | None | _Sentinel
-    ssl: SSLArg | None
-    server_hostname: str | None
-    proxy_headers: LooseHeaders | None
-    trace_request_ctx: object
-    read_bufsize: int | None
-    auto_decompress: bool | None
-    max_line_size: int | None
-    max_field_size: int | None
-    max_headers: int | None
-    middlewares: Sequence[ClientMiddlewareType] | None
-    upload_tracker: UploadTracker | None
 
 
 def _default_charset(response: ClientResponse, body: bytes) -> str:
@@ -141,7 +102,7 @@ class ClientSession:
         cookie_jar: CookieJarLike | None = None,
         connector_owner: bool = True,
         raise_for_status: RaiseForStatus = False,
-        timeout: ClientTimeout | _Sentinel = _SENTINEL,
+        timeout: ClientTimeout | Sentinel = SENTINEL,
         auto_decompress: bool = True,
         trust_env: bool = False,
         requote_redirect_url: bool = True,
@@ -155,10 +116,10 @@ class ClientSession:
     ) -> None:
         loop = asyncio.get_running_loop()  # RuntimeError outside a running loop
         self._loop = loop
-        self._base_url = _check_base_url(base_url)
+        self._base_url = check_base_url(base_url)
         if loop.get_debug():
             self._source_traceback = traceback.extract_stack(limit=16)
-        if isinstance(timeout, _Sentinel):
+        if isinstance(timeout, Sentinel):
             timeout = DEFAULT_TIMEOUT
         elif not isinstance(timeout, ClientTimeout):
             raise ValueError(
@@ -173,6 +134,13 @@ class ClientSession:
         self._connector = connector
         self._connector_owner = connector_owner
         self._cookie_jar = default_cookie_jar() if cookie_jar is None else cookie_jar
+        # The jar itself when it is a plain CookieJar: an empty one is not even asked.
+        jar_module = sys.modules.get("aioloom.client._cookiejar")
+        self._plain_jar: CookieJar | None = (
+            self._cookie_jar  # type: ignore[assignment]
+            if jar_module is not None and type(self._cookie_jar) is jar_module.CookieJar
+            else None
+        )
         if cookies:
             self._cookie_jar.update_cookies(cookies)
         self._default_headers: CIMultiDict[str] = CIMultiDict(headers) if headers else CIMultiDict()
@@ -200,13 +168,23 @@ class ClientSession:
         self._max_headers = max_headers
         self._resolve_charset = fallback_charset_resolver
         # Shared, never mutated, by every request that overrides none of them.
+        self._default_options = HopOptions(
+            skip_auto_headers=self._skip_auto_headers,
+            cookies=None,
+            compress=None,
+            chunked=None,
+            expect100=False,
+            proxy=self._default_proxy,
+            proxy_auth=proxy_auth,
+            ssl=True,
+            server_hostname=None,
+            proxy_headers=None,
+        )
         self._default_settings: HopSettings = {
             "read_until_eof": True,
             "auto_decompress": auto_decompress,
             "read_bufsize": read_bufsize,
-            "max_line_size": max_line_size,
-            "max_field_size": max_field_size,
-            "max_headers": max_headers,
+            "limits": (max_line_size, max_field_size, max_headers),
         }
 
     def __repr__(self) -> str:
@@ -340,7 +318,7 @@ class ClientSession:
     # -- requests ---------------------------------------------------------------------------
 
     def request(
-        self, method: str, url: str | URL, **kwargs: Unpack[_RequestOptions]
+        self, method: str, url: str | URL, **kwargs: Unpack[RequestOptions]
     ) -> _RequestContextManager:
         """Send a request: ``await`` it, or use it with ``async with``.
 
@@ -355,32 +333,32 @@ class ClientSession:
         """
         return _RequestContextManager(self._request(method, url, **kwargs))
 
-    def get(self, url: str | URL, **kwargs: Unpack[_RequestOptions]) -> _RequestContextManager:
+    def get(self, url: str | URL, **kwargs: Unpack[RequestOptions]) -> _RequestContextManager:
         """Send a GET request."""
         return _RequestContextManager(self._request(hdrs.METH_GET, url, **kwargs))
 
-    def options(self, url: str | URL, **kwargs: Unpack[_RequestOptions]) -> _RequestContextManager:
+    def options(self, url: str | URL, **kwargs: Unpack[RequestOptions]) -> _RequestContextManager:
         """Send an OPTIONS request."""
         return _RequestContextManager(self._request(hdrs.METH_OPTIONS, url, **kwargs))
 
-    def head(self, url: str | URL, **kwargs: Unpack[_RequestOptions]) -> _RequestContextManager:
+    def head(self, url: str | URL, **kwargs: Unpack[RequestOptions]) -> _RequestContextManager:
         """Send a HEAD request (redirects are not followed unless asked for)."""
         kwargs.setdefault("allow_redirects", False)
         return _RequestContextManager(self._request(hdrs.METH_HEAD, url, **kwargs))
 
-    def post(self, url: str | URL, **kwargs: Unpack[_RequestOptions]) -> _RequestContextManager:
+    def post(self, url: str | URL, **kwargs: Unpack[RequestOptions]) -> _RequestContextManager:
         """Send a POST request."""
         return _RequestContextManager(self._request(hdrs.METH_POST, url, **kwargs))
 
-    def put(self, url: str | URL, **kwargs: Unpack[_RequestOptions]) -> _RequestContextManager:
+    def put(self, url: str | URL, **kwargs: Unpack[RequestOptions]) -> _RequestContextManager:
         """Send a PUT request."""
         return _RequestContextManager(self._request(hdrs.METH_PUT, url, **kwargs))
 
-    def patch(self, url: str | URL, **kwargs: Unpack[_RequestOptions]) -> _RequestContextManager:
+    def patch(self, url: str | URL, **kwargs: Unpack[RequestOptions]) -> _RequestContextManager:
         """Send a PATCH request."""
         return _RequestContextManager(self._request(hdrs.METH_PATCH, url, **kwargs))
 
-    def delete(self, url: str | URL, **kwargs: Unpack[_RequestOptions]) -> _RequestContextManager:
+    def delete(self, url: str | URL, **kwargs: Unpack[RequestOptions]) -> _RequestContextManager:
         """Send a DELETE request."""
         return _RequestContextManager(self._request(hdrs.METH_DELETE, url, **kwargs))
 
@@ -402,14 +380,7 @@ class ClientSession:
     # -- the request machinery --------------------------------------------------------------
 
     def _build_url(self, str_or_url: str | URL) -> URL:
-        try:
-            url = URL(str_or_url)
-        except (ValueError, TypeError) as exc:
-            raise InvalidUrlClientError(str_or_url) from exc
-        if self._base_url is not None and not url.absolute:
-            # RFC 3986 §5.2: "users" joins below the base path, "/users" replaces it.
-            return self._base_url.join(url)
-        return url
+        return build_url(self._base_url, str_or_url)
 
     def _prepare_headers(self, headers: LooseHeaders | None) -> CIMultiDict[str]:
         """The session's headers overridden (not extended) by the request's."""
@@ -425,8 +396,8 @@ class ClientSession:
                     added.add(name)
         return result
 
-    def _real_timeout(self, timeout: ClientTimeout | float | None | _Sentinel) -> ClientTimeout:
-        if isinstance(timeout, _Sentinel):
+    def _real_timeout(self, timeout: ClientTimeout | float | None | Sentinel) -> ClientTimeout:
+        if isinstance(timeout, Sentinel):
             return self._timeout
         if isinstance(timeout, ClientTimeout):
             return timeout
@@ -453,7 +424,7 @@ class ClientSession:
         read_until_eof: bool = True,
         proxy: str | URL | None = None,
         proxy_auth: BasicAuth | None = None,
-        timeout: ClientTimeout | float | None | _Sentinel = _SENTINEL,
+        timeout: ClientTimeout | float | None | Sentinel = SENTINEL,
         ssl: SSLArg | None = True,
         server_hostname: str | None = None,
         proxy_headers: LooseHeaders | None = None,
@@ -469,13 +440,14 @@ class ClientSession:
         if upload_tracker is not None:
             upload_tracker._bind()
         try:
-            if self.closed:
+            connector = self._connector
+            if connector is None or connector._closed:
                 raise RuntimeError("Session is closed")
             if data is not None and json is not None:
                 raise ValueError("data and json parameters can not be used at the same time")
             if json is not None:
                 data = JsonPayload(json, dumps=self._json_serialize)
-            url = self._checked_url(str_or_url)
+            url = checked_url(self._base_url, str_or_url)
             if proxy is None:
                 proxy, proxy_auth = self._default_proxy, proxy_auth or self._default_proxy_auth
             if (
@@ -485,42 +457,70 @@ class ClientSession:
                 and url.raw_password is None  # no credentials in the URL (BasicAuth.from_url)
             ):
                 auth = self._default_auth
-            hop = Hop(method, url, params, data, self._prepare_headers(headers), auth)
-            options = HopOptions(
-                skip_auto_headers=self._skip_auto_headers.union(
-                    istr(name) for name in skip_auto_headers
+            hop_headers = (
+                self._prepare_headers(headers) if headers else CIMultiDict(self._default_headers)
+            )
+            hop = Hop(method, url, params, data, hop_headers, auth)
+            if (
+                cookies is None
+                and compress is None
+                and chunked is None
+                and not expect100
+                and proxy is self._default_proxy
+                and proxy_auth is self._default_proxy_auth
+                and ssl is True
+                and server_hostname is None
+                and proxy_headers is None
+                and upload_tracker is None
+                and not skip_auto_headers
+            ):
+                options = self._default_options  # shared, never changed
+            else:
+                options = hop_options(
+                    self,
+                    skip_auto_headers=skip_auto_headers,
+                    cookies=cookies,
+                    compress=compress,
+                    chunked=chunked,
+                    expect100=expect100,
+                    proxy=proxy,
+                    proxy_auth=proxy_auth,
+                    ssl=ssl,
+                    server_hostname=server_hostname,
+                    proxy_headers=proxy_headers,
+                    upload_tracker=upload_tracker,
                 )
-                if skip_auto_headers
-                else self._skip_auto_headers,
-                cookies=cookies,
-                compress=compress,
-                chunked=chunked,
-                expect100=expect100,
-                proxy=URL(proxy) if isinstance(proxy, str) else proxy,
-                proxy_auth=proxy_auth,
-                ssl=True if ssl is True else check_ssl_arg(ssl),
-                server_hostname=server_hostname,
-                proxy_headers=proxy_headers,
-                upload_tracker=upload_tracker,
+            if (
+                read_until_eof
+                and auto_decompress is None
+                and read_bufsize is None
+                and max_line_size is None
+                and max_field_size is None
+                and max_headers is None
+            ):
+                settings = self._default_settings  # hop_settings' answer, minus its call
+            else:
+                settings = hop_settings(
+                    self._default_settings,
+                    read_until_eof=read_until_eof,
+                    auto_decompress=auto_decompress,
+                    read_bufsize=read_bufsize,
+                    max_line_size=max_line_size,
+                    max_field_size=max_field_size,
+                    max_headers=max_headers,
+                )
+            real_timeout = self._timeout if timeout is SENTINEL else self._real_timeout(timeout)
+            tracer = (
+                make_tracer(self, self._trace_configs, trace_request_ctx)
+                if self._trace_configs
+                else NO_TRACER
             )
-            settings = hop_settings(
-                self._default_settings,
-                read_until_eof=read_until_eof,
-                auto_decompress=auto_decompress,
-                read_bufsize=read_bufsize,
-                max_line_size=max_line_size,
-                max_field_size=max_field_size,
-                max_headers=max_headers,
-            )
-            real_timeout = self._timeout if timeout is _SENTINEL else self._real_timeout(timeout)
-            tracer = make_tracer(self, self._trace_configs, trace_request_ctx)
             if tracer.enabled:
                 start_url = url.extend_query(params) if params else url
                 await tracer.send_request_start(method, start_url, hop.headers)
             deadline = Deadline(self._loop, real_timeout.total, real_timeout.ceil_threshold)
-            handler: ClientHandlerType = Exchange(
-                self, real_timeout, deadline.timer, tracer, settings
-            )
+            timer = deadline.timer
+            handler: ClientHandlerType = Exchange(self, real_timeout, timer, tracer, settings)
             chain = self._middlewares if middlewares is None else tuple(middlewares)
             if chain:
                 handler = build_client_middlewares(handler, chain)
@@ -529,17 +529,28 @@ class ClientSession:
                 hop,
                 options,
                 handler,
-                deadline.timer,
+                timer,
                 tracer,
                 allow_redirects=allow_redirects,
                 max_redirects=max_redirects,
             )
             try:
-                with deadline.timer if deadline.timer is not None else contextlib.nullcontext():
-                    resp = await hops.run()
-                await self._check_status(resp, raise_for_status)
-                if resp.connection is not None:
-                    resp.connection.add_callback(deadline.cancel)
+                with timer if timer is not None else contextlib.nullcontext():
+                    # The first hop is sent from here, not from a RequestChain coroutine:
+                    # one coroutine layer fewer on every resume of a request.
+                    req = hops.make_request()
+                    resp = await handler(req)
+                    target = hops.redirect_target(req, resp)
+                    if target is not None:
+                        resp = await hops.run_redirects(req, resp, target)
+                check = self._raise_for_status if raise_for_status is None else raise_for_status
+                if check is True:
+                    resp.raise_for_status()
+                elif check is not False and callable(check):
+                    await check(resp)
+                connection = resp._connection
+                if connection is not None:
+                    connection.add_callback(deadline.cancel)
                 else:
                     deadline.cancel()
                 if tracer.enabled:
@@ -554,34 +565,6 @@ class ClientSession:
             if upload_tracker is not None:
                 upload_tracker._request_finished()
 
-    def _checked_url(self, str_or_url: str | URL) -> URL:
-        url = self._build_url(str_or_url)
-        if url.scheme and url.scheme not in _HTTP_SCHEMES:
-            raise NonHttpUrlClientError(url)
-        if not url.absolute or not url.raw_host:
-            raise InvalidUrlClientError(url)
-        return url
-
-    async def _check_status(
-        self, resp: ClientResponse, raise_for_status: RaiseForStatus | None
-    ) -> None:
-        check = self._raise_for_status if raise_for_status is None else raise_for_status
-        if check is True:
-            resp.raise_for_status()
-        elif callable(check):
-            await check(resp)
-
-
-def _check_base_url(base_url: str | URL | None) -> URL | None:
-    if base_url is None:
-        return None
-    url = base_url if isinstance(base_url, URL) else URL(base_url)
-    if not url.absolute:
-        raise ValueError(f"base_url must be an absolute URL, got {base_url!r}")
-    if not url.path.endswith("/"):
-        raise ValueError(f"base_url must have a trailing '/' in its path, got {base_url!r}")
-    return url
-
 
 def request(
     method: str,
@@ -589,7 +572,7 @@ def request(
     *,
     version: HttpVersion = HttpVersion11,
     connector: BaseConnector | None = None,
-    **kwargs: Unpack[_RequestOptions],
+    **kwargs: Unpack[RequestOptions],
 ) -> _SessionRequestContextManager:
     """Send one request with a session of its own: ``async with request(...) as resp``.
 
@@ -602,7 +585,7 @@ def request(
     session = ClientSession(
         cookies=kwargs.pop("cookies", None),
         version=version,
-        timeout=kwargs.pop("timeout", _SENTINEL),  # type: ignore[arg-type]
+        timeout=kwargs.pop("timeout", SENTINEL),  # type: ignore[arg-type]
         connector=connector,
         connector_owner=connector_owner,
     )

@@ -129,12 +129,19 @@ class TimerContext:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        task = asyncio.current_task(loop=self._loop)
-        cancelling = 0
-        for index in range(len(self._entries) - 1, -1, -1):
-            if self._entries[index][0] is task:
-                cancelling = self._entries.pop(index)[1]
-                break
+        entries = self._entries
+        if len(entries) == 1:
+            # Only this block is inside: the entry is the current task's (its __enter__
+            # added it, and nothing but this __exit__ removes it).
+            task: asyncio.Task[object] | None
+            task, cancelling = entries.pop()
+        else:
+            task = asyncio.current_task(loop=self._loop)
+            cancelling = 0
+            for index in range(len(entries) - 1, -1, -1):
+                if entries[index][0] is task:
+                    cancelling = entries.pop(index)[1]
+                    break
         if exc_type is asyncio.CancelledError and self._fired:
             if sys.version_info >= (3, 11) and task is not None:
                 # Our cancel is consumed; a cancellation from elsewhere still propagates.
@@ -165,12 +172,15 @@ class Deadline:
     def __init__(
         self, loop: asyncio.AbstractEventLoop, timeout: float | None, ceil_threshold: float = 5
     ) -> None:
-        when = deadline_at(loop, timeout, ceil_threshold)
         self.timer: TimerContext | None = None
         self._handle: asyncio.TimerHandle | None = None
-        if when is not None:
-            self.timer = TimerContext(loop)
-            self._handle = loop.call_at(when, self.timer.timeout)
+        if timeout is None or timeout <= 0:
+            return
+        when = loop.time() + timeout  # deadline_at, inlined: one per request
+        if timeout > ceil_threshold:
+            when = math.ceil(when)
+        timer = self.timer = TimerContext(loop)
+        self._handle = loop.call_at(when, timer.timeout)
 
     def cancel(self) -> None:
         """Disarm the deadline (the exchange is over)."""
