@@ -125,3 +125,28 @@ async def test_control_messages_do_not_count() -> None:
 
 def test_default_limit_is_aiohttps() -> None:
     assert DEFAULT_READER_LIMIT == 2**16
+
+
+async def test_a_message_put_while_waiting_goes_straight_to_the_consumer() -> None:
+    flow = Flow()
+    queue = MessageQueue(flow, asyncio.get_running_loop(), limit=1)
+    getter = asyncio.ensure_future(queue.get())
+    await asyncio.sleep(0)
+    queue.put(text("direct"), 10)  # over the limit, but never held
+    assert len(queue) == 0
+    assert queue.size == 0
+    assert (await getter).data == "direct"
+    assert flow.calls == []
+
+
+async def test_a_message_handed_to_a_cancelled_consumer_is_kept() -> None:
+    queue = MessageQueue(Flow(), asyncio.get_running_loop())
+    getter = asyncio.ensure_future(queue.get())
+    await asyncio.sleep(0)
+    queue.put(text("kept"))
+    queue.put(text("next"))
+    getter.cancel()  # before the getter resumed with its message
+    with pytest.raises(asyncio.CancelledError):
+        await getter
+    assert not queue.waiting
+    assert [(await queue.get()).data for _ in range(2)] == ["kept", "next"]

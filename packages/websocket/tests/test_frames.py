@@ -480,3 +480,26 @@ def test_read_whole_leaves_oversized_messages_to_feed_data() -> None:
     with pytest.raises(WebSocketError) as info:
         reader.feed_data(data)
     assert info.value.code == WSCloseCode.MESSAGE_TOO_BIG
+
+
+def test_read_whole_takes_again_once_the_held_state_is_gone() -> None:
+    whole = serialize_frame(OP_BINARY, b"abc", mask=False)
+    reader = FrameReader(is_client=True)
+    assert reader.feed_data(whole[:1]) == []
+    assert reader.read_whole(whole) is None
+    assert reader.feed_data(whole[1:]) == [Frame(True, OP_BINARY, b"abc")]  # the buffer emptied
+    assert reader.read_whole(whole) == (0x82, b"abc")
+    reader.feed_data(serialize_frame(OP_TEXT, b"a", fin=False, mask=False))
+    reader.feed_data(serialize_frame(OP_CONTINUATION, b"b", mask=False))  # the message ended
+    assert reader.read_whole(whole) == (0x82, b"abc")
+
+
+@pytest.mark.parametrize("size", [50, 300])
+@pytest.mark.parametrize("is_client", [False, True])
+def test_read_whole_checks_the_size_bound_for_both_roles(is_client: bool, size: int) -> None:
+    data = serialize_frame(OP_TEXT, b"x" * size, mask=not is_client)
+    assert FrameReader(is_client=is_client, max_msg_size=size - 1).read_whole(data) is None
+    assert FrameReader(is_client=is_client, max_msg_size=size).read_whole(data) == (
+        0x81,
+        b"x" * size,
+    )

@@ -478,3 +478,72 @@ def test_whole_messages_keep_the_inflater_in_step() -> None:
         else:
             received += server.receive_data(frame)
     assert [m.data for m in received] == ["hello " * n for n in range(1, 6)]
+
+
+# -- the whole-message fast path ----------------------------------------------------------
+
+
+def test_receive_message_takes_one_whole_data_message() -> None:
+    client, server = pair()
+    assert server.receive_message(client.send_text("hé")) == WSMessage(TEXT, "hé", "")
+    assert client.receive_message(server.send_binary(b"\x00\xff")) == WSMessage(
+        BINARY, b"\x00\xff", ""
+    )
+    _, raw = pair(decode_text=False)
+    assert raw.receive_message(client.send_text("é")) == WSMessage(TEXT, "é".encode(), "")
+
+
+def test_receive_message_fails_invalid_utf8_with_1007() -> None:
+    _, server = pair()
+    message = server.receive_message(masked(0x81, b"\xff\xfe"))
+    assert message is not None
+    assert message.type is WSMsgType.ERROR
+    assert server.close_code == WSCloseCode.INVALID_TEXT
+    assert server.receive_message(masked(0x81, b"ok")) is None  # nothing after a failure
+
+
+def test_receive_message_inflates_a_compressed_message() -> None:
+    client, server = pair(compress=DeflateParams())
+    assert server.receive_message(client.send_text("x" * 500)) == WSMessage(TEXT, "x" * 500, "")
+
+
+def test_receive_message_declines_what_receive_data_handles() -> None:
+    client, server = pair()
+    frame = client.send_text("abc")
+    assert server.receive_message(bytearray(frame)) is None  # not bytes
+    assert server.receive_message(frame[:3]) is None  # a partial frame
+    assert server.receive_message(client.ping(b"p")) is None  # a control frame
+    assert server.receive_message(client.close()) is None  # the Close frame
+    assert server.receive_data(frame[:3]) == []
+    assert server.receive_data(frame[3:]) == [WSMessage(TEXT, "abc", "")]
+
+
+def test_no_data_is_sent_once_closed_by_any_means() -> None:
+    client, server = pair()
+    server.receive_eof()
+    with pytest.raises(ConnectionResetError):
+        server.send_text("x")
+    with pytest.raises(ConnectionResetError):
+        server.ping()
+    assert server.receive_message(client.send_text("late")) is None
+
+
+def test_receive_message_bounds_and_checks_a_compressed_message() -> None:
+    client, _ = pair(compress=DeflateParams())
+    frame = client.send_text("x" * 500)  # a few bytes on the wire, 500 inflated
+    _, small = pair(compress=DeflateParams(), max_msg_size=499)
+    message = small.receive_message(frame)
+    assert message is not None and message.type is WSMsgType.ERROR
+    assert small.close_code == WSCloseCode.MESSAGE_TOO_BIG
+    _, exact = pair(compress=DeflateParams(), max_msg_size=500)
+    assert exact.receive_message(frame) == WSMessage(TEXT, "x" * 500, "")
+    _, corrupt = pair(compress=DeflateParams())
+    message = corrupt.receive_message(masked(0xC1, b"\xff\xff\xff"))
+    assert message is not None and message.type is WSMsgType.ERROR
+    assert corrupt.close_code == WSCloseCode.PROTOCOL_ERROR
+    _, invalid = pair(compress=DeflateParams())
+    deflate = zlib.compressobj(wbits=-15)
+    payload = (deflate.compress(b"\xff\xfe") + deflate.flush(zlib.Z_SYNC_FLUSH))[:-4]
+    message = invalid.receive_message(masked(0xC1, payload))
+    assert message is not None and message.type is WSMsgType.ERROR
+    assert invalid.close_code == WSCloseCode.INVALID_TEXT

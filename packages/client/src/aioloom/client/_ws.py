@@ -28,7 +28,7 @@ import asyncio
 import dataclasses
 import json
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -236,15 +236,18 @@ class ClientWebSocketResponse:
 
     # -- receiving ------------------------------------------------------------------------------
 
-    async def receive(self, timeout: float | None = None) -> WSMessage:
-        """Return the next message (see ``WebSocketConnection.receive``).
+    def receive(self, timeout: float | None = None) -> Coroutine[Any, Any, WSMessage]:
+        """Return the next message (see ``WebSocketConnection.receive``); await it.
+
+        A plain method returning the connection's ``receive()`` coroutine, awaited exactly
+        as aiohttp's ``async def receive``: one coroutine per message instead of two.
 
         Raises:
             RuntimeError: another coroutine is already in ``receive()``.
             asyncio.TimeoutError: nothing arrived within the timeout (``close_code`` is then
                 1006, as in aiohttp).
         """
-        return await self._conn.receive(timeout)
+        return self._conn.receive(timeout)
 
     async def receive_str(self, *, timeout: float | None = None) -> str:
         """Receive a TEXT message's data (``WSMessageTypeError`` for another type)."""

@@ -339,7 +339,13 @@ class RequestHandler(BaseProtocol):
         if self._discarding or self._force_close:
             return
         if self._upgraded:
-            self._feed_upgraded(data)
+            parser = self._upgrade_parser
+            if parser is not None and self._data_received_cb is None:
+                # the WebSocket hot path: straight to the connection, one call per read
+                if parser.feed_data(data)[0]:
+                    self.close()
+            else:
+                self._feed_upgraded(data)
             return
         try:
             events, upgraded, tail = self._parser.feed_data(data)

@@ -30,7 +30,7 @@ import asyncio
 import json
 import logging
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -115,6 +115,10 @@ def _refusal(exc: WSHandshakeError, method: str) -> HTTPException:
     if exc.code == 426:
         return HTTPUpgradeRequired(text=text, headers=exc.headers)
     return HTTPBadRequest(text=text, headers=exc.headers)
+
+
+async def _not_prepared() -> WSMessage:
+    raise RuntimeError("Call .prepare() first")
 
 
 class WebSocketResponse(StreamResponse):
@@ -369,18 +373,21 @@ class WebSocketResponse(StreamResponse):
 
     # -- receiving ------------------------------------------------------------------------------
 
-    async def receive(self, timeout: float | None = None) -> WSMessage:
-        """Return the next message (see ``WebSocketConnection.receive``).
+    def receive(self, timeout: float | None = None) -> Coroutine[Any, Any, WSMessage]:
+        """Return the next message (see ``WebSocketConnection.receive``); await it.
+
+        A plain method returning the connection's ``receive()`` coroutine, awaited exactly
+        as aiohttp's ``async def receive``: one coroutine per message instead of two.
 
         Raises:
             RuntimeError: not prepared; a concurrent ``receive()``; or ``receive()`` kept
-                being called on a closed connection.
+                being called on a closed connection (each when awaited, as in aiohttp).
             asyncio.TimeoutError: nothing arrived within the timeout.
         """
         conn = self._conn
         if conn is None:
-            raise RuntimeError("Call .prepare() first")
-        return await conn.receive(timeout)
+            return _not_prepared()
+        return conn.receive(timeout)
 
     async def receive_str(self, *, timeout: float | None = None) -> str:
         """Receive a TEXT message's data (``WSMessageTypeError`` for another type)."""

@@ -118,11 +118,13 @@ class FrameReader:
         "_chunks",
         "_exception",
         "_expect_mask",
+        "_idle",
         "_in_message",
         "_max_msg_size",
         "_msg_size",
         "_need",
         "_rsv1_allowed",
+        "_whole_firsts",
     )
 
     def __init__(
@@ -139,6 +141,15 @@ class FrameReader:
         self._in_message = False  # inside a fragmented data message (RFC 6455 §5.4)
         self._msg_size = 0  # payload bytes of that message so far
         self._exception: WebSocketError | None = None
+        # read_whole's precondition in one flag: nothing buffered, no fragmented message in
+        # progress, no violation met. Only feed_data changes these, and it refreshes the flag.
+        self._idle = True
+        # The first header bytes read_whole takes: a final TEXT or BINARY frame, with RSV1
+        # only when permessage-deflate gave it a meaning (RFC 6455 §5.2, RFC 7692 §6).
+        firsts = {_FIN_TEXT, _FIN_BINARY}
+        if rsv1_allowed:
+            firsts |= {_FIN_RSV1_TEXT, _FIN_RSV1_BINARY}
+        self._whole_firsts = frozenset(firsts)
 
     @property
     def exception(self) -> WebSocketError | None:
@@ -165,6 +176,12 @@ class FrameReader:
             WebSocketError: a protocol violation (see the module docstring), at once when no
                 complete frame precedes it.
         """
+        try:
+            return self._feed(data)
+        finally:
+            self._idle = not self._chunks and not self._in_message and self._exception is None
+
+    def _feed(self, data: bytes | bytearray | memoryview) -> list[Frame]:
         if self._exception is not None:
             raise self._exception
         if not data:
@@ -211,37 +228,40 @@ class FrameReader:
             :meth:`feed_data` then handles ``data`` (and any violation in it).
         """
         size = len(data)
-        if size < 2 or self._chunks or self._in_message or self._exception is not None:
+        if size < 2 or not self._idle:
             return None
         first = data[0]
-        # RFC 6455 §5.2: FIN set, RSV2 and RSV3 clear, opcode TEXT or BINARY; RSV1 only with
-        # permessage-deflate (RFC 7692 §6).
-        if first != _FIN_TEXT and first != _FIN_BINARY:
-            if not self._rsv1_allowed or (first != _FIN_RSV1_TEXT and first != _FIN_RSV1_BINARY):
-                return None
+        if first not in self._whole_firsts:
+            return None
         second = data[1]
-        length = second & 0x7F
-        head = 2
-        if length == 126:
-            if size < 4:
-                return None
-            (length,) = _LEN16.unpack_from(data, 2)
-            head = 4
-        elif length == 127:
-            return None
         bound = self._max_msg_size
-        if bound and length > bound:
-            return None  # feed_data raises the 1009 error
         if not self._expect_mask:
-            if second & _MASK_BIT or size != head + length:
+            # From a server: the mask bit clear (RFC 6455 §5.1), so 0-125 is a 7-bit length.
+            if second < 126:
+                if size != 2 + second or (bound and second > bound):
+                    return None
+                return first, data[2:]
+            if second != 126 or size < 4:
+                return None  # a 64-bit length, a masked frame, or not all here
+            (length,) = _LEN16.unpack_from(data, 2)
+            if size != 4 + length or (bound and length > bound):
                 return None
-            return first, data[head:]
-        if not second & _MASK_BIT or size != head + 4 + length:
+            return first, data[4:]
+        # From a client: the mask bit set, then the length (RFC 6455 §5.2).
+        length = second - _MASK_BIT
+        if 0 <= length < 126:
+            if size != 6 + length or (bound and length > bound):
+                return None
+            return first, websocket_mask(data[2:6], data[6:])
+        if length != 126 or size < 4:
             return None
+        (length,) = _LEN16.unpack_from(data, 2)
+        if size != 8 + length or (bound and length > bound):
+            return None  # feed_data raises the 1009 error of an oversized one
         if length < _MASK_VIEW_FROM:
-            return first, websocket_mask(data[head : head + 4], data[head + 4 :])
-        view = memoryview(data)[head + 4 :]
-        payload = websocket_mask(data[head : head + 4], view)
+            return first, websocket_mask(data[4:8], data[8:])
+        view = memoryview(data)[8:]
+        payload = websocket_mask(data[4:8], view)
         view.release()
         return first, payload
 
@@ -423,6 +443,7 @@ def encode_frame(first: int, payload: bytes | bytearray | memoryview, mask: bool
 # so that parent and child never send the same ones.
 _KEY_BATCH: Final = 4096
 _keys: deque[bytes] = deque()
+_KEY_SLICES: Final = tuple(slice(i, i + 4) for i in range(4, _KEY_BATCH, 4))
 
 
 def _masking_key() -> bytes:
@@ -430,7 +451,8 @@ def _masking_key() -> bytes:
         return _keys.popleft()
     except IndexError:
         batch = os.urandom(_KEY_BATCH)
-        _keys.extend([batch[i : i + 4] for i in range(4, _KEY_BATCH, 4)])
+        # The 4-byte slices of the batch, cut in C (no bytecode per key).
+        _keys.extend(map(batch.__getitem__, _KEY_SLICES))
         return batch[:4]
 
 

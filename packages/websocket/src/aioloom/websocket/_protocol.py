@@ -41,10 +41,19 @@ from ._models import (
     WSMessage,
     WSMsgType,
 )
+from ._utf8 import decode_utf8
 
 __all__ = ("Role", "WSState", "WebSocketProtocol")
 
 _CLOSE: Final = WSMsgType.CLOSE
+_TEXT: Final = WSMsgType.TEXT
+_BINARY: Final = WSMsgType.BINARY
+# First header byte of a final, uncompressed text or binary frame (RFC 6455 §5.2).
+_FIN_TEXT: Final = 0x80 | OP_TEXT
+_FIN_BINARY: Final = 0x80 | OP_BINARY
+_RSV1: Final = 0x40
+# Builds the named tuple without its Python-level __new__: the per-message path.
+_new_tuple: Final = tuple.__new__
 # First header byte of a final data frame, plain or compressed (RFC 6455 §5.2, RFC 7692 §6).
 _FIN: Final = 0x80
 _FIN_RSV1: Final = 0xC0
@@ -83,11 +92,15 @@ class WebSocketProtocol:
         "_close_code",
         "_close_received",
         "_close_sent",
+        "_decode_text",
         "_deflate",
         "_eof",
         "_exception",
         "_mask",
+        "_max_msg_size",
+        "_open",
         "_reader",
+        "_reading",
     )
 
     def __init__(
@@ -112,9 +125,16 @@ class WebSocketProtocol:
         self._assembler = MessageAssembler(
             max_msg_size=max_msg_size, deflate=self._deflate, decode_text=decode_text
         )
+        self._decode_text = decode_text
+        self._max_msg_size = max_msg_size
         self._close_sent = False
         self._close_received = False
         self._eof = False
+        # The hot paths test one flag each: no Close frame sent or received, no failure and
+        # no end of input (data may be sent); no Close frame received, no failure and no end
+        # of input (input is processed, control frames may be sent).
+        self._open = True
+        self._reading = True
         self._close_code: int | None = None
         self._exception: BaseException | None = None
 
@@ -172,16 +192,11 @@ class WebSocketProtocol:
             messages as aiohttp delivers them, and last, if the bytes break the protocol, an
             ERROR message whose data is the :class:`WebSocketError`.
         """
-        if self._close_received or self._exception is not None or self._eof:
+        if not self._reading:
             return []
-        if type(data) is bytes:
-            # The common case first: the read is exactly one whole data message.
-            whole = self._reader.read_whole(data)
-            if whole is not None:
-                try:
-                    return [self._assembler.feed_whole(whole[0], whole[1])]
-                except WebSocketError as exc:
-                    return [self._fail(exc)]
+        message = self.receive_message(data)
+        if message is not None:
+            return [message]
         messages: list[WSMessage] = []
         try:
             frames = self._reader.feed_data(data)
@@ -200,6 +215,44 @@ class WebSocketProtocol:
             messages.append(self._fail(exc))
         return messages
 
+    def receive_message(self, data: bytes | bytearray | memoryview) -> WSMessage | None:
+        """The per-message fast path of :meth:`receive_data`.
+
+        One read holding exactly one whole, unfragmented data message is the common case
+        (an echo, a request and its answer): this returns its TEXT or BINARY message, or
+        the ERROR message when it breaks the protocol (invalid UTF-8, corrupt DEFLATE
+        data). Otherwise (a split read, several frames, a control frame, a closed input)
+        it consumes nothing and returns None: :meth:`receive_data` then takes ``data``.
+        """
+        if not self._reading or type(data) is not bytes:
+            return None
+        whole = self._reader.read_whole(data)
+        if whole is None:
+            return None
+        first, payload = whole
+        if first & _RSV1:
+            # RFC 7692 §7.2.2: a compressed message (read_whole returns RSV1 only when
+            # permessage-deflate is in use), inflated whole within max_msg_size.
+            deflate = self._deflate
+            assert deflate is not None
+            try:
+                payload = deflate.decompress(payload, final=True, limit=self._max_msg_size or None)
+            except WebSocketError as exc:
+                return self._fail(exc)
+            first ^= _RSV1
+        if first == _FIN_BINARY:
+            return _new_tuple(WSMessage, (_BINARY, payload, ""))
+        try:
+            # RFC 6455 §8.1: text is UTF-8, decoded once, whole.
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                decode_utf8(payload)  # raises the 1007 WebSocketError
+            except WebSocketError as exc:
+                return self._fail(exc)
+            raise
+        return _new_tuple(WSMessage, (_TEXT, text if self._decode_text else payload, ""))
+
     def receive_eof(self) -> list[WSMessage]:
         """Note that the transport ended.
 
@@ -211,17 +264,20 @@ class WebSocketProtocol:
         if self._eof:
             return []
         self._eof = True
+        self._open = self._reading = False
         if not self._close_received and self._exception is None:
             self._close_code = WSCloseCode.ABNORMAL_CLOSURE
         return [WS_CLOSED_MESSAGE]
 
     def _on_close(self, message: WSMessage) -> None:
         self._close_received = True
+        self._open = self._reading = False
         self._close_code = message.data or NO_STATUS_CODE
 
     def _fail(self, exc: WebSocketError) -> WSMessage:
         # RFC 6455 §7.1.7: the connection fails; the code tells the glue what to send.
         self._exception = exc
+        self._open = self._reading = False
         self._close_code = exc.code
         return WSMessage(WSMsgType.ERROR, exc, None)
 
@@ -268,11 +324,15 @@ class WebSocketProtocol:
         """
         if opcode == OP_TEXT or opcode == OP_BINARY:
             # check_message and encode_message, inlined: this is the per-message path.
-            if self._close_sent or self._close_received or self._exception is not None or self._eof:
+            if not self._open:
                 raise ConnectionResetError(_CLOSING_TRANSPORT)
             deflate = self._deflate
             if deflate is not None and compress != 0:
                 return encode_frame(opcode | _FIN_RSV1, deflate.compress(data), self._mask)
+            if not self._mask:
+                length = len(data)
+                if length < 126:  # RFC 6455 §5.2: a 7-bit length, no masking key
+                    return bytes((opcode | _FIN, length)) + data
             return encode_frame(opcode | _FIN, data, self._mask)
         if opcode == OP_PING or opcode == OP_PONG:
             return self._control(opcode, data)
@@ -290,7 +350,7 @@ class WebSocketProtocol:
         """
         if opcode != OP_TEXT and opcode != OP_BINARY:
             raise ValueError(f"send_frame() sends TEXT, BINARY, PING or PONG, not {opcode}")
-        if self._close_sent or self._close_received or self._exception is not None or self._eof:
+        if not self._open:
             raise ConnectionResetError(_CLOSING_TRANSPORT)
 
     def will_compress(self, opcode: int, compress: int | None = None) -> bool:
@@ -357,7 +417,7 @@ class WebSocketProtocol:
     def _control(self, opcode: int, message: bytes | bytearray | memoryview | str) -> bytes:
         # RFC 6455 §5.5.1 only forbids data frames after a Close frame was sent; once the
         # peer's Close arrived (or the connection failed) only our Close may follow.
-        if self._close_received or self._exception is not None or self._eof:
+        if not self._reading:
             raise ConnectionResetError(_CLOSING_TRANSPORT)
         payload = message.encode("utf-8") if isinstance(message, str) else message
         return serialize_frame(opcode, payload, mask=self._mask)
@@ -383,6 +443,7 @@ class WebSocketProtocol:
             return b""
         payload = build_close_payload(code, message)
         self._close_sent = True
+        self._open = False
         if self._close_code is None:
             self._close_code = code
         return serialize_frame(OP_CLOSE, payload, mask=self._mask)

@@ -76,6 +76,7 @@ _CLOSED: Final = WSMsgType.CLOSED
 _ERROR: Final = WSMsgType.ERROR
 _ABNORMAL: Final = WSCloseCode.ABNORMAL_CLOSURE
 _CLOSING_TRANSPORT: Final = "Cannot write to closing transport"
+_TAKEN_ALL: Final = (False, b"")  # feed_data's answer: every byte taken, no end
 
 JSONDecoder = Callable[[str], Any]
 
@@ -103,6 +104,15 @@ class WebSocketConnection:
         reset_error: builds the exception raised by a send on a closing connection.
         offload_size: compressed messages larger than this are compressed in the loop's
             default executor (see :mod:`._sender`).
+
+    Attributes:
+        send: ``send(data, opcode, compress)`` writes one message of type ``opcode`` (TEXT,
+            BINARY, PING or PONG; TEXT data already UTF-8 encoded; ``compress=0`` sends it
+            uncompressed) and returns True when the caller should ``await drain()`` before
+            writing more. It raises ``reset_error`` (a ``ConnectionResetError``) when the
+            connection is closing or closed, ValueError for another opcode or an oversized
+            control payload. It is the sender's own method, bound once: the wrappers'
+            ``send_str``/``send_bytes`` call it for every message.
     """
 
     __slots__ = (
@@ -128,6 +138,7 @@ class WebSocketConnection:
         "_sender",
         "_timeout_error",
         "_waiting",
+        "send",
     )
 
     def __init__(
@@ -173,6 +184,8 @@ class WebSocketConnection:
             reset_error=reset_error,
             offload_size=offload_size,
         )
+        # The per-message send path, without a call of its own (see the class docstring).
+        self.send = self._sender.send
         self._closed = False  # close() started, or the connection was dropped
         self._closing = False  # the peer's Close arrived, or close() woke receive()
         self._waiting = False  # a receive() waits for a message
@@ -224,7 +237,16 @@ class WebSocketConnection:
         heartbeat = self._heartbeat
         if heartbeat is not None:
             heartbeat.touch()
-        messages = self._codec.receive_data(data)
+        codec = self._codec
+        message = codec.receive_message(data)
+        if message is not None:  # the common case: one whole data message
+            mtype = message.type
+            if mtype is _TEXT or mtype is _BINARY:
+                self._queue.put(message, len(message.data))
+            else:
+                self._control_received(message)  # an ERROR message
+            return _TAKEN_ALL
+        messages = codec.receive_data(data)
         if messages:
             put = self._queue.put
             for message in messages:
@@ -233,7 +255,7 @@ class WebSocketConnection:
                     put(message, len(message.data))
                 else:
                     self._control_received(message)
-        return False, b""
+        return _TAKEN_ALL
 
     def feed_eof(self) -> None:
         """The transport ended (EOF or connection lost); idempotent."""
@@ -265,30 +287,6 @@ class WebSocketConnection:
 
     # -- sending ------------------------------------------------------------------------------
 
-    def send(
-        self, data: bytes | bytearray | memoryview, opcode: int, compress: int | None = None
-    ) -> bool:
-        """Write one message of type ``opcode`` (TEXT data must be UTF-8 encoded already).
-
-        Args:
-            data: the payload.
-            opcode: TEXT, BINARY, PING or PONG.
-            compress: 0 sends this message uncompressed (see ``WebSocketProtocol``).
-
-        Returns:
-            True when the caller should ``await drain()`` before writing more.
-
-        Raises:
-            ConnectionResetError: (``reset_error``) the connection is closing or closed.
-            ValueError: another opcode or an oversized control payload.
-        """
-        try:
-            return self._sender.send(data, opcode, compress)
-        except ConnectionResetError as exc:
-            if type(exc) is ConnectionResetError:
-                raise self._reset_error(_CLOSING_TRANSPORT) from None
-            raise  # already the reset error: the transport is closing
-
     def _write(self, frame: bytes) -> bool:
         return self._sender.write(frame)
 
@@ -305,7 +303,7 @@ class WebSocketConnection:
     ) -> None:
         """Send one message and wait for the transport when its buffer is full.
 
-        The wrappers' ``send_str``/``send_bytes``/``send_json`` call :meth:`send` and
+        The wrappers' ``send_str``/``send_bytes``/``send_json`` call :attr:`send` and
         :meth:`drain` themselves: one coroutine per message on the hot path.
         """
         if self.send(data, opcode, compress):
@@ -364,24 +362,27 @@ class WebSocketConnection:
                     await self.close()
                     return WS_CLOSED_MESSAGE
                 return WS_CLOSING_MESSAGE
-            message = self._queue.get_nowait()
-            if message is None:
-                self._waiting = True
-                try:
-                    message = await self._queue.get(receive_timeout)
-                except (asyncio.CancelledError, asyncio.TimeoutError):
-                    if self._client:
-                        self._close_code = _ABNORMAL  # as aiohttp's client reports it
-                    raise
-                finally:
-                    self._waiting = False
-                    waiter, self._close_wait = self._close_wait, None
-                    if waiter is not None and not waiter.done():
-                        waiter.set_result(None)
+            self._waiting = True
+            try:
+                message = await self._queue.get(receive_timeout)
+            except (asyncio.CancelledError, asyncio.TimeoutError):
+                if self._client:
+                    self._close_code = _ABNORMAL  # as aiohttp's client reports it
+                raise
+            finally:
+                self._waiting = False
+                if self._close_wait is not None:
+                    self._receive_returned()
             mtype = message.type
             if mtype is _TEXT or mtype is _BINARY or mtype is _PING or mtype is _PONG:
                 return message
             return await self._state_message(message)
+
+    def _receive_returned(self) -> None:
+        """Tell a ``close()`` waiting in ``_stop_receiving`` that ``receive()`` returned."""
+        waiter, self._close_wait = self._close_wait, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _closed_message(self) -> WSMessage:
         if not self._client:

@@ -10,6 +10,10 @@ frame) takes them in order. It is aiohttp's ``WebSocketDataQueue`` for aioloom:
   waits in its own TCP window instead of in our memory.
 * one waiter: the consumer waits on a single future, completed by the producer; no task and
   no ``asyncio.Queue`` per connection. A second concurrent waiter is a ``RuntimeError``.
+  A message that arrives while the consumer waits on an empty queue is handed to it as the
+  future's result, never entering the buffer (the per-message path of an echo); should the
+  consumer be cancelled before it resumes, the message goes back to the front of the queue,
+  so nothing is lost.
 * timeouts: a wait may carry a timeout, armed with ``loop.call_later`` only when one is given
   (the common case of no receive timeout costs no timer at all).
 * the end: after :meth:`MessageQueue.feed_eof` the messages still held are handed out, then
@@ -39,7 +43,7 @@ class ReadFlowControl(Protocol):
     def resume_reading(self) -> None: ...
 
 
-def _expire(waiter: asyncio.Future[None]) -> None:
+def _expire(waiter: asyncio.Future[WSMessage | None]) -> None:
     if not waiter.done():
         waiter.set_exception(asyncio.TimeoutError())
 
@@ -69,7 +73,7 @@ class MessageQueue:
         self._size = 0
         self._paused = False
         self._eof = False
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiter: asyncio.Future[WSMessage | None] | None = None
 
     def __len__(self) -> int:
         return len(self._buffer)
@@ -95,6 +99,12 @@ class MessageQueue:
 
     def put(self, message: WSMessage, size: int = 0) -> None:
         """Append ``message`` (of ``size`` data bytes) and wake the consumer."""
+        waiter = self._waiter
+        if waiter is not None and not self._buffer:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(message)  # straight to the consumer (module docstring)
+                return
         self._buffer.append((message, size))
         if size:
             self._size += size
@@ -147,17 +157,32 @@ class MessageQueue:
             RuntimeError: another coroutine already waits.
         """
         while True:
-            message = self.get_nowait()
-            if message is not None:
-                return message
+            if self._buffer or self._eof:
+                message = self.get_nowait()
+                if message is not None:
+                    return message
             if self._waiter is not None:
                 raise RuntimeError("Concurrent call to receive() is not allowed")
-            waiter = self._waiter = self._loop.create_future()
-            handle = self._loop.call_later(timeout, _expire, waiter) if timeout else None
+            loop = self._loop
+            waiter: asyncio.Future[WSMessage | None] = loop.create_future()
+            self._waiter = waiter
+            handle = loop.call_later(timeout, _expire, waiter) if timeout else None
             try:
-                await waiter
+                message = await waiter
+            except asyncio.CancelledError:
+                self._take_back(waiter)
+                raise
             finally:
                 if self._waiter is waiter:
                     self._waiter = None
                 if handle is not None:
                     handle.cancel()
+            if message is not None:  # handed over directly; None: look at the buffer
+                return message
+
+    def _take_back(self, waiter: asyncio.Future[WSMessage | None]) -> None:
+        """Requeue a message handed to a consumer that was cancelled before it resumed."""
+        if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+            message = waiter.result()
+            if message is not None:
+                self._buffer.appendleft((message, 0))  # never counted in ``size``

@@ -102,21 +102,37 @@ class FrameSender:
             message waits for a compression in the executor.
 
         Raises:
-            ConnectionResetError: the codec refuses the message (closing) or the transport
-                is closing; raised as given by the codec, the caller translates it.
+            ConnectionResetError: (``reset_error``) the codec refuses the message (a Close
+                frame was sent or received) or the transport is closing.
             ValueError: another opcode or an oversized control payload.
         """
-        codec = self._codec
-        backlog = self._backlog
-        if (backlog is None and len(data) <= self._offload_size) or opcode > 0x7:
-            return self.write(codec.send_frame(data, opcode, compress=compress))
-        codec.check_message(opcode)
-        if backlog is not None:
-            backlog.append((data, opcode, compress))
-            return True
-        if codec.will_compress(opcode, compress) and self._offload(data, opcode):
-            return True
-        return self.write(codec.encode_message(data, opcode, compress=compress))
+        try:
+            codec = self._codec
+            backlog = self._backlog
+            if (backlog is None and len(data) <= self._offload_size) or opcode > 0x7:
+                frame = codec.send_frame(data, opcode, compress=compress)
+                # write(), inlined: this is the per-message path.
+                transport = self._protocol.transport
+                if transport is None or transport.is_closing():
+                    raise self._reset_error(_CLOSING_TRANSPORT)
+                transport.write(frame)
+                pending = self._pending + len(frame)
+                if pending < self._limit:
+                    self._pending = pending
+                    return False
+                self._pending = 0
+                return self._protocol.writing_paused
+            codec.check_message(opcode)
+            if backlog is not None:
+                backlog.append((data, opcode, compress))
+                return True
+            if codec.will_compress(opcode, compress) and self._offload(data, opcode):
+                return True
+            return self.write(codec.encode_message(data, opcode, compress=compress))
+        except ConnectionResetError as exc:
+            if type(exc) is ConnectionResetError:
+                raise self._reset_error(_CLOSING_TRANSPORT) from None
+            raise  # already the reset error
 
     def write(self, frame: bytes) -> bool:
         """Write one frame now; return True when the caller should ``await drain()``.
