@@ -308,15 +308,21 @@ async def test_back_reference_regex_still_matches(resolve: Any) -> None:
     assert (await resolve(router, "POST", "/q/abac")).http_exception.status == 405
 
 
-def _count_calls(monkeypatch: pytest.MonkeyPatch, cls: type, name: str) -> list[str]:
+def _count_calls(monkeypatch: pytest.MonkeyPatch, cls: type) -> list[str]:
+    """Record the paths each resource of ``cls`` is asked to match by the router."""
     calls: list[str] = []
-    original = getattr(cls, name)
+    original = cls._resolver  # type: ignore[attr-defined]
 
-    def counting(self: Any, path: str) -> Any:
-        calls.append(path)
-        return original(self, path)
+    def counting(self: Any) -> Any:
+        inner = original(self)
 
-    monkeypatch.setattr(cls, name, counting)
+        def resolve_path(path: str, method: str) -> Any:
+            calls.append(path)
+            return inner(path, method)
+
+        return resolve_path
+
+    monkeypatch.setattr(cls, "_resolver", counting)
     return calls
 
 
@@ -326,7 +332,7 @@ async def test_a_thousand_plain_routes_resolve_without_scanning(
     router = UrlDispatcher()
     for i in range(1000):
         router.add_get(f"/route/{i}/end", handler if i != 777 else other)
-    calls = _count_calls(monkeypatch, PlainResource, "_match")
+    calls = _count_calls(monkeypatch, PlainResource)
     info = await resolve(router, "GET", "/route/777/end")
     assert info.handler is other
     assert len(calls) == 1
@@ -343,11 +349,11 @@ async def test_a_thousand_dynamic_routes_in_one_bucket_cost_one_match(
         router.add_get(f"/{{tenant}}/r{i}/{{id}}", handler if i != 998 else other)
     router.add_post("/{tenant}/r5/{id}", other)
     router.freeze()
-    calls = _count_calls(monkeypatch, DynamicResource, "_match")
+    calls = _count_calls(monkeypatch, DynamicResource)
     info = await resolve(router, "GET", "/acme/r998/7")
     assert info.handler is other
     assert dict(info) == {"tenant": "acme", "id": "7"}
-    assert len(calls) == 1  # only the winner's own regex, to read its variables
+    assert len(calls) == 1  # only the winner's own matcher, to read its variables
     calls.clear()
     assert (await resolve(router, "GET", "/acme/r1000/7")).http_exception.status == 404
     assert calls == []

@@ -52,6 +52,7 @@ from ._routing import (
     AbstractRoute,
     Handler,
     SystemRoute,
+    UrlMappingMatchInfo,
     _default_expect_handler,
 )
 from ._server import Server
@@ -469,14 +470,17 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         if not self._pre_frozen:
             self.pre_freeze()
         match_info = await self._router.resolve(request)
-        match_info.add_app(self)
-        match_info.freeze()
+        if type(match_info) is UrlMappingMatchInfo:  # not a subclass that may override
+            handler = match_info._enter(self)  # add_app + freeze + handler, in one call
+        else:
+            match_info.add_app(self)
+            match_info.freeze()
+            handler = match_info.handler
         request._match_info = match_info
         if hdrs.EXPECT in request._headers:
             response = await self._expect(request, match_info.route)
             if response is not None:
                 return response
-        handler = match_info.handler
         if self._run_middlewares:
             handler = self._with_middlewares(handler, match_info.apps, match_info.route)
         return await handler(request)

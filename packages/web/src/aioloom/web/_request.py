@@ -703,7 +703,7 @@ class Request(BaseRequest):
         match_info = self._match_info
         if match_info is None:
             return
-        apps = getattr(match_info, "_apps", None)  # UrlMappingMatchInfo's list, no copy
+        apps = getattr(match_info, "_apps", None)  # UrlMappingMatchInfo's tuple, no copy
         for app in match_info.apps if apps is None else apps:
             signal = app.on_response_prepare
             # An empty frozen signal sends nothing: skip the coroutine.

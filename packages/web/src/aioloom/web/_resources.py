@@ -8,6 +8,12 @@
   router; :class:`MatchedSubAppResource`: every request whose ``Host`` matches a
   :class:`Domain` (or a wildcard :class:`MaskDomain`) goes to a sub-application.
 
+The router does not await a resource's ``resolve`` for these: it calls the synchronous
+``(path, method)`` function ``Resource._resolver()`` gives, which for the built-in classes
+has the match inlined and fills a match info without running its ``__init__`` (a
+subclass that overrides ``_match`` gets the generic ``_resolve_path``, so it is still
+asked).
+
 The static file resource lives in ``_static``. Route paths are written decoded
 (``/caf\\u00e9``, ``/a b``): they are matched against the request's ``path_safe`` form and
 percent-encoded when a URL is built, so ``url_for`` always gives a URL that resolves back to
@@ -37,6 +43,7 @@ from ._routing import (
     Resolve,
     ResourceRoute,
     UrlMappingMatchInfo,
+    new_match_info,
     quote_path,
     quote_segment,
     safe_form,
@@ -136,6 +143,14 @@ class Resource(AbstractResource):
             return None, self._allowed_methods
         return UrlMappingMatchInfo(match_dict, route), self._allowed_methods
 
+    def _resolver(self) -> Callable[[str, str], Resolve]:
+        """The ``(path, method) -> Resolve`` function the router calls for this resource.
+
+        :meth:`_resolve_path` here; the built-in resources give a specialised one when
+        their class keeps their own ``_match``.
+        """
+        return self._resolve_path
+
     @abc.abstractmethod
     def _match(self, path: str) -> dict[str, str] | None:
         """The path's variables if ``path`` (``path_safe`` form) matches, else None."""
@@ -182,6 +197,25 @@ class PlainResource(Resource):
 
     def _match(self, path: str) -> dict[str, str] | None:
         return {} if path == self._safe_path else None
+
+    def _resolver(self) -> Callable[[str, str], Resolve]:
+        if type(self)._match is PlainResource._match:
+            return self._resolve_plain
+        return self._resolve_path
+
+    def _resolve_plain(self, path: str, method: str) -> Resolve:
+        """:meth:`_resolve_path` with the string comparison of :meth:`_match` inlined."""
+        if path != self._safe_path:
+            return None, NO_METHODS
+        route = self._routes.get(method, self._any_route)
+        if route is None:
+            return None, self._allowed_methods
+        info = new_match_info(UrlMappingMatchInfo)
+        info._route = route
+        info._apps = ()
+        info._current_app = None
+        info._frozen = False
+        return info, self._allowed_methods
 
     def raw_match(self, path: str) -> bool:
         """True when ``path`` is the path this resource was registered with."""
@@ -237,6 +271,7 @@ class DynamicResource(Resource):
         self._anonymous_source = prefix + parsed.anonymous
         self._formatter = (quote_path(self._prefix) if self._prefix else "") + parsed.formatter
         self._safe_canonical = safe_form(self._prefix) + parsed.canonical
+        self._var = parsed.var  # "" unless the pattern has one plain {name}
 
     @property
     def canonical(self) -> str:
@@ -266,6 +301,38 @@ class DynamicResource(Resource):
         if "%" not in path:  # nothing to decode (the common case): the groups as they are
             return match.groupdict()
         return {key: unquote_path_safe(value) for key, value in match.groupdict().items()}
+
+    def _resolver(self) -> Callable[[str, str], Resolve]:
+        if type(self)._match is not DynamicResource._match:
+            return self._resolve_path
+        return self._resolve_pattern
+
+    def _resolve_pattern(self, path: str, method: str) -> Resolve:
+        """:meth:`_resolve_path` with :meth:`_match` inlined and no ``__init__`` call.
+
+        A pattern of one plain ``{name}`` (the common case) reads the regex's one group
+        instead of building a groupdict.
+        """
+        match = self._pattern.fullmatch(path)
+        if match is None:
+            return None, NO_METHODS
+        route = self._routes.get(method, self._any_route)
+        if route is None:
+            return None, self._allowed_methods
+        info = new_match_info(UrlMappingMatchInfo)
+        if self._var:
+            value = match[1]
+            info[self._var] = unquote_path_safe(value) if "%" in value else value
+        elif "%" not in path:  # nothing to decode: the groups as they are
+            info.update(match.groupdict())
+        else:
+            for key, value in match.groupdict().items():
+                info[key] = unquote_path_safe(value)
+        info._route = route
+        info._apps = ()
+        info._current_app = None
+        info._frozen = False
+        return info, self._allowed_methods
 
     def raw_match(self, path: str) -> bool:
         """True when ``path`` is the pattern this resource was registered with."""
@@ -303,7 +370,15 @@ class DynamicResource(Resource):
 class _ParsedPattern:
     """A route pattern split into the forms a :class:`DynamicResource` needs."""
 
-    __slots__ = ("anonymous", "canonical", "combinable", "formatter", "regex", "segment_vars")
+    __slots__ = (
+        "anonymous",
+        "canonical",
+        "combinable",
+        "formatter",
+        "regex",
+        "segment_vars",
+        "var",
+    )
 
     def __init__(self, path: str) -> None:
         regex: list[str] = []  # with a named group per variable
@@ -311,6 +386,7 @@ class _ParsedPattern:
         formatter: list[str] = []  # percent-encoded fixed parts, {var} for variables
         canonical: list[str] = []  # path_safe fixed parts, {var} for variables
         segment_vars: set[str] = set()
+        variables = 0
         self.combinable = True
         for part in ROUTE_RE.split(path):
             match = _VAR.fullmatch(part)
@@ -331,6 +407,7 @@ class _ParsedPattern:
                 var, var_re = match.group("var"), match.group("re")
                 if _NOT_COMBINABLE.search(var_re) is not None:
                     self.combinable = False
+            variables += 1
             regex.append(f"(?P<{var}>{var_re})")
             anonymous.append(f"(?:{var_re})")
             formatter.append("{" + var + "}")
@@ -340,6 +417,11 @@ class _ParsedPattern:
         self.formatter = "".join(formatter)
         self.canonical = "".join(canonical)
         self.segment_vars = frozenset(segment_vars)
+        # The variable of a pattern with exactly one, a plain {name}: its value is the
+        # regex's only group, read without building a groupdict.
+        self.var = ""
+        if variables == 1 and len(segment_vars) == 1:
+            (self.var,) = segment_vars
 
 
 # -- prefixes and sub-applications --------------------------------------------------------------

@@ -68,10 +68,11 @@ _NAME_SPLIT_RE: Final = re.compile(r"[.:-]")
 class _Group:
     """Consecutive dynamic resources of one index key, matched by one regex per method."""
 
-    __slots__ = ("_by_method", "_everything", "_methods", "resources")
+    __slots__ = ("_by_method", "_everything", "_methods", "_resolvers", "resources")
 
     def __init__(self, resources: list[DynamicResource]) -> None:
         self.resources = resources
+        self._resolvers = {id(res): res._resolver() for res in resources}
         self._methods: frozenset[str] = frozenset(
             method for res in resources for method in res._routes if method != hdrs.METH_ANY
         )
@@ -120,7 +121,7 @@ class _Group:
             match = combined[0].fullmatch(path)
             if match is not None:
                 winner = combined[1][int(match.lastgroup[2:])]  # type: ignore[index]
-                return winner._resolve_path(path, method)
+                return self._resolvers[id(winner)](path, method)
             if combined is everything:
                 return None, NO_METHODS
         if everything[0].fullmatch(path) is None:
@@ -171,7 +172,7 @@ def _plan(resources: list[AbstractResource]) -> tuple[_Entry, ...]:
         if len(run) > 1:
             entries.append(_Group(list(run)).resolve)
         elif run:
-            entries.append(run[0]._resolve_path)
+            entries.append(run[0]._resolver())
         run.clear()
 
     for resource in resources:
@@ -182,7 +183,7 @@ def _plan(resources: list[AbstractResource]) -> tuple[_Entry, ...]:
         flush()
         if _is_fast(resource):
             assert isinstance(resource, Resource)
-            entries.append(resource._resolve_path)
+            entries.append(resource._resolver())
         else:
             entries.append(_Awaited(resource))
     flush()
@@ -219,42 +220,54 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
         path = request.rel_url.path_safe
         plans = self._plans
         lengths = self._key_lengths
-        size = len(path)
-        end = size
-        # Walk the prefixes, longest first: /a/b/c, /a/b, /a, then the root /. Only the
-        # lengths some key has are sliced out: a path of thousands of slashes costs one
-        # scan, not thousands of copies.
+        size = end = len(path)
+        # Walk the prefixes, longest first: /a/b/c, /a/b, /a, then the root / (path[:1]).
+        # Only the lengths some key has are sliced out: a path of thousands of slashes
+        # costs one scan, not thousands of copies.
         while True:
-            if end < 0:
-                part: str | None = "/"
-            elif end in lengths:
+            if end in lengths:
                 part = path if end == size else path[:end]
-            else:
-                part = None
-            if part is not None:
                 plan = plans.get(part)
                 if plan is None and part in self._resource_index:
                     plan = self._build_plan(part)
                 if plan:
                     for entry in plan:
-                        if isinstance(entry, _Awaited):
+                        if type(entry) is _Awaited:
                             match_info, methods = await entry.resource.resolve(request)
                         else:
-                            match_info, methods = entry(path, method)
+                            match_info, methods = entry(path, method)  # type: ignore[operator]
                         if match_info is not None:
                             return match_info
                         if methods:
                             allowed = set(methods) if allowed is None else allowed | methods
-                if part == "/":
-                    break
-            elif end < 0:
+            if end <= 1:
                 break
-            end = path.rfind("/", 0, end)
-            if end <= 0:
-                end = -1  # next: the root, "/"
+            end = path.rfind("/", 0, end) or 1  # the leading slash: next is the root, "/"
+        if not path.startswith("/"):  # "*" or "": only the root's resources are left
+            match_info, methods = await self._resolve_root(request, path, method)
+            if match_info is not None:
+                return match_info
+            if methods:
+                allowed = set(methods) if allowed is None else allowed | methods
         if allowed:
             return MatchInfoError(HTTPMethodNotAllowed(method, allowed))
         return MatchInfoError(HTTPNotFound())
+
+    async def _resolve_root(self, request: Request, path: str, method: str) -> Resolve:
+        """Try the resources indexed under ``/`` for a path that does not start with ``/``."""
+        allowed: set[str] = set()
+        plan = self._plans.get("/")
+        if plan is None and "/" in self._resource_index:
+            plan = self._build_plan("/")
+        for entry in plan or ():
+            if isinstance(entry, _Awaited):
+                match_info, methods = await entry.resource.resolve(request)
+            else:
+                match_info, methods = entry(path, method)
+            if match_info is not None:
+                return match_info, methods
+            allowed.update(methods)
+        return None, allowed
 
     def _build_plan(self, key: str) -> tuple[_Entry, ...]:
         plan = _plan(self._resource_index[key])
