@@ -139,6 +139,19 @@ async def test_typed_receives_check_the_type() -> None:
     assert await pair.conn.receive_json() == [1]
 
 
+async def test_a_message_handed_to_a_cancelled_receive_is_kept() -> None:
+    pair = Pair(Role.SERVER)
+    receiver = asyncio.ensure_future(pair.conn.receive(30.0))
+    await asyncio.sleep(0)
+    pair.feed(pair.peer.send_text("kept"))  # handed straight to the waiting receive()
+    pair.feed(pair.peer.send_text("next"))
+    receiver.cancel()  # before it resumed with its message
+    with pytest.raises(asyncio.CancelledError):
+        await receiver
+    assert await pair.conn.receive_str() == "kept"
+    assert await pair.conn.receive_str() == "next"
+
+
 async def test_concurrent_receive_is_refused() -> None:
     pair = Pair(Role.SERVER)
     first = asyncio.ensure_future(pair.conn.receive())

@@ -150,3 +150,57 @@ async def test_a_message_handed_to_a_cancelled_consumer_is_kept() -> None:
         await getter
     assert not queue.waiting
     assert [(await queue.get()).data for _ in range(2)] == ["kept", "next"]
+
+
+async def test_wait_is_done_at_once_when_a_message_is_held() -> None:
+    flow = Flow()
+    queue = MessageQueue(flow, asyncio.get_running_loop(), limit=4)
+    queue.put(text("held"), 6)
+    assert flow.calls == ["pause"]
+    waiter = queue.wait()
+    assert waiter.done()
+    assert waiter.result() == text("held")
+    assert not queue.waiting
+    assert flow.calls == ["pause", "resume"]  # taken: the byte count went back down
+
+
+async def test_wait_refuses_a_second_consumer() -> None:
+    queue = MessageQueue(Flow(), asyncio.get_running_loop())
+    waiter = queue.wait()
+    with pytest.raises(RuntimeError, match="Concurrent call to receive"):
+        queue.wait()
+    queue.put(text("first"))
+    assert await waiter == text("first")
+
+
+async def test_a_message_handed_over_stops_the_timer() -> None:
+    loop = asyncio.get_running_loop()
+    queue = MessageQueue(Flow(), loop)
+    before = len(loop._scheduled)  # type: ignore[attr-defined]
+    waiter = queue.wait(30.0)
+    assert len(loop._scheduled) == before + 1  # type: ignore[attr-defined]
+    queue.put(text("in time"))
+    assert await waiter == text("in time")
+    timers = loop._scheduled  # type: ignore[attr-defined]
+    assert all(handle.cancelled() for handle in timers[before:])
+
+
+async def test_abandon_puts_a_handed_over_message_back_in_front() -> None:
+    queue = MessageQueue(Flow(), asyncio.get_running_loop())
+    waiter = queue.wait(30.0)
+    queue.put(text("handed"))
+    queue.put(text("second"))
+    queue.abandon(waiter)  # as receive() does when cancelled before it resumed
+    assert not queue.waiting
+    assert [(await queue.get()).data for _ in range(2)] == ["handed", "second"]
+
+
+async def test_abandon_after_a_timeout_drops_the_waiter() -> None:
+    queue = MessageQueue(Flow(), asyncio.get_running_loop())
+    waiter = queue.wait(0.01)
+    with pytest.raises(asyncio.TimeoutError):
+        await waiter
+    queue.abandon(waiter)
+    assert not queue.waiting
+    queue.put(text("later"))
+    assert (await queue.get()).data == "later"

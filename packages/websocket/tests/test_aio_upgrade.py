@@ -137,3 +137,14 @@ async def test_a_second_parser_is_refused() -> None:
         upgraded.set_parser(Parser())
         with pytest.raises(RuntimeError, match="already has an upgraded parser"):
             upgraded.set_parser(Parser())
+
+
+async def test_live_reads_call_the_parsers_own_feed_data() -> None:
+    async with connection() as (transport, previous, _, writer):
+        upgraded = UpgradedProtocol.take_over(transport, previous)
+        parser = Parser()
+        upgraded.set_parser(parser)
+        # No frame of the protocol's own between the transport and the parser.
+        assert upgraded.data_received == parser.feed_data
+        writer.write(b"direct")
+        await until(lambda: parser.data == [b"direct"])

@@ -351,32 +351,37 @@ class WebSocketConnection:
                 the connection was closed and ``receive()`` was called too many times.
             asyncio.TimeoutError: no message within the timeout.
         """
+        if self._waiting:
+            raise RuntimeError("Concurrent call to receive() is not allowed")
+        if self._closed:
+            return self._closed_message()
+        if self._closing:
+            if self._client:  # aiohttp's client finishes the close itself
+                await self.close()
+                return WS_CLOSED_MESSAGE
+            return WS_CLOSING_MESSAGE
+        # MessageQueue.get, folded in: await the queue's future itself (see _queue).
+        queue = self._queue
         receive_timeout = timeout or self._receive_timeout
-        while True:
-            if self._waiting:
-                raise RuntimeError("Concurrent call to receive() is not allowed")
-            if self._closed:
-                return self._closed_message()
-            if self._closing:
-                if self._client:  # aiohttp's client finishes the close itself
-                    await self.close()
-                    return WS_CLOSED_MESSAGE
-                return WS_CLOSING_MESSAGE
-            self._waiting = True
-            try:
-                message = await self._queue.get(receive_timeout)
-            except (asyncio.CancelledError, asyncio.TimeoutError):
-                if self._client:
-                    self._close_code = _ABNORMAL  # as aiohttp's client reports it
-                raise
-            finally:
-                self._waiting = False
-                if self._close_wait is not None:
-                    self._receive_returned()
-            mtype = message.type
-            if mtype is _TEXT or mtype is _BINARY or mtype is _PING or mtype is _PONG:
-                return message
-            return await self._state_message(message)
+        waiter = queue.wait(receive_timeout)
+        self._waiting = True
+        try:
+            message = await waiter
+            if message is None:  # the queue ended or buffered while we waited
+                message = await queue.get(receive_timeout)
+        except BaseException as exc:
+            queue.abandon(waiter)  # a message handed to a cancelled waiter goes back
+            if self._client and isinstance(exc, (asyncio.CancelledError, asyncio.TimeoutError)):
+                self._close_code = _ABNORMAL  # as aiohttp's client reports it
+            raise
+        finally:
+            self._waiting = False
+            if self._close_wait is not None:
+                self._receive_returned()
+        mtype = message.type
+        if mtype is _TEXT or mtype is _BINARY or mtype is _PING or mtype is _PONG:
+            return message
+        return await self._state_message(message)
 
     def _receive_returned(self) -> None:
         """Tell a ``close()`` waiting in ``_stop_receiving`` that ``receive()`` returned."""

@@ -7,7 +7,10 @@ an :class:`UpgradedProtocol` with :meth:`asyncio.BaseTransport.set_protocol`, th
 asyncio API for handing a transport to another protocol. It:
 
 * feeds every byte to the parser (a :class:`~._connection.WebSocketConnection`), after the
-  bytes the HTTP parser had already read past the upgraded message (``tail``);
+  bytes the HTTP parser had already read past the upgraded message (``tail``). Its
+  ``data_received`` is an instance attribute: the list's ``append`` until the parser is
+  set, then the parser's own bound ``feed_data``, so that each read costs the transport
+  one call straight into the parser, with no frame of ours in between;
 * gives the parser back-pressure in both directions (it is a ``BaseProtocol``);
 * tells the parser about the end (EOF or connection lost), and passes ``connection_lost``
   on to the protocol it replaced, so that the HTTP side's bookkeeping (its ``closed``
@@ -17,6 +20,7 @@ asyncio API for handing a transport to another protocol. It:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, Protocol, cast
 
 from aioloom.http.aio._protocol import BaseProtocol
@@ -40,7 +44,8 @@ class UpgradedProtocol(BaseProtocol):
         previous: the protocol it replaces; its ``connection_lost`` is called too.
     """
 
-    __slots__ = ("_buffer", "_eof", "_parser", "_previous")
+    # ``data_received`` is a slot: it shadows asyncio.Protocol's method (module docstring).
+    __slots__ = ("_buffer", "_eof", "_parser", "_previous", "data_received")
 
     def __init__(
         self, loop: asyncio.AbstractEventLoop, previous: asyncio.BaseProtocol | None = None
@@ -50,6 +55,7 @@ class UpgradedProtocol(BaseProtocol):
         self._parser: UpgradeParser | None = None
         self._buffer: list[bytes] = []
         self._eof = False
+        self.data_received: Callable[[bytes], object] = self._buffer.append  # type: ignore[assignment]
 
     @classmethod
     def take_over(
@@ -79,19 +85,12 @@ class UpgradedProtocol(BaseProtocol):
             raise RuntimeError("The connection already has an upgraded parser")
         self._parser = parser
         pending, self._buffer = self._buffer, []
+        self.data_received = parser.feed_data
         for data in (tail, *pending):
             if data:
                 parser.feed_data(data)
         if self._eof:
             parser.feed_eof()
-
-    def data_received(self, data: bytes) -> None:
-        """Hand the bytes to the parser (or keep them until there is one)."""
-        parser = self._parser
-        if parser is None:
-            self._buffer.append(data)
-        else:
-            parser.feed_data(data)
 
     def eof_received(self) -> bool:
         """The peer half-closed: the upgraded protocol ends; the transport closes."""
