@@ -352,6 +352,24 @@ def test_request_without_app(make_app_request: Any) -> None:
     assert dict(req.config_dict) == {}
 
 
+def test_match_info_is_read_only_and_shared_until_routed(make_app_request: Any) -> None:
+    req = make_app_request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    other = make_app_request(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert req.match_info is other.match_info  # the one shared empty match info
+    assert repr(req.match_info) == "<MatchInfo: no route>"
+    with pytest.raises(AttributeError):
+        req.match_info = {"id": "1"}
+    with pytest.raises(AttributeError):
+        del req.match_info
+    assert dict(req.match_info) == {}
+    assert "empty when not routed" in (Request.match_info.__doc__ or "")
+    routed = _MatchInfo((), _App(), id="1")
+    req._match_info = routed
+    assert req.match_info is routed
+    assert other.match_info is not routed  # set on the instance, not the class
+    assert dict(req.clone().match_info) == {"id": "1"}
+
+
 async def test_request_with_match_info(make_app_request: Any) -> None:
     root, sub = _App(db="root-db", name="root"), _App(name="sub")
     req = make_app_request(b"GET /users/7 HTTP/1.1\r\nHost: x\r\n\r\n")

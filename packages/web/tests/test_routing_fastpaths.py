@@ -210,3 +210,125 @@ async def test_a_target_without_a_leading_slash_tries_the_root(resolve: Any) -> 
             assert info.http_exception is None
         else:
             assert info.http_exception.allowed_methods == {"GET"}
+
+
+# -- the walk's resolver for <index key>/{name} ---------------------------------------------------
+
+
+def test_only_a_last_plain_segment_under_its_index_key_gets_the_tail_resolver() -> None:
+    tail = [DynamicResource(p) for p in ("/user/{id}", "/{id}", "/a b/c/{x}")]
+    for resource in tail:
+        assert resource._walk_resolver() == resource._resolve_tail
+    others = [
+        DynamicResource(p)
+        for p in ("/user//{id}", "/user/x{id}", "/u/{id}.json", r"/n/{id:\d+}", "/m/{a}/{b}")
+    ]
+    for resource in others:
+        assert resource._tail_start == 0
+        assert resource._walk_resolver() == resource._resolve_pattern
+    # The resolver of every other caller keeps the regex.
+    assert tail[0]._resolver() == tail[0]._resolve_pattern
+
+
+def test_a_sub_application_prefix_moves_the_tail() -> None:
+    resource = DynamicResource("/{name}")
+    resource.add_prefix("/sub")
+    resource.add_route("GET", handler)
+    assert resource._tail_start == len("/sub/")
+    match_info = resource._walk_resolver()("/sub/x%2Fy", "GET")[0]
+    assert match_info is not None
+    assert dict(match_info) == {"name": "x/y"}
+
+
+_VALUES = st.text(alphabet=st.sampled_from("a/%25F2\u00e9\u4e2d \n"), max_size=8)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    pattern=st.sampled_from(["/user/{id}", "/{id}", "/caf\u00e9/x/{v}", "/100%/{v}"]),
+    value=_VALUES,
+    method=st.sampled_from(["GET", "POST"]),
+)
+def test_the_tail_resolver_agrees_with_the_regex(pattern: str, value: str, method: str) -> None:
+    resource = DynamicResource(pattern)
+    resource.add_route("GET", handler)
+    key = resource._index_key()
+    # What the walk guarantees: the path is the key, or the key and "/" and more.
+    for path in (key, (key.rstrip("/") + "/") + value):
+        _same(resource._resolve_tail(path, method), resource._resolve_path(path, method))
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/user/4711", {"id": "4711"}),
+        ("/user/a%2Fb", {"id": "a/b"}),
+        ("/user/100%25", {"id": "100%"}),
+        ("/user/%252F", {"id": "%2F"}),
+        ("/user/caf%C3%A9", {"id": "caf\u00e9"}),
+        ("/user/a%20b", {"id": "a b"}),
+        ("/user", None),
+        ("/user/", None),
+        ("/user/1/2", None),
+        ("/users/1", None),
+    ],
+)
+async def test_the_walk_matches_a_tail_pattern_as_resolve_does(
+    resolve: Any, make_app_request: Any, target: str, expected: dict[str, str] | None
+) -> None:
+    router = UrlDispatcher()
+    resource = router.add_resource("/user/{id}")
+    resource.add_route("GET", handler)
+    info = await resolve(router, "GET", target)
+    direct, _ = await resource.resolve(make_app_request(raw("GET", target)))
+    if expected is None:
+        assert info.http_exception.status == 404
+        assert direct is None
+    else:
+        assert info.http_exception is None
+        assert dict(info) == expected == dict(direct)
+
+
+async def test_a_tail_resource_in_a_group_and_at_the_root(resolve: Any) -> None:
+    router = UrlDispatcher()
+    router.add_get("/{a}/x", handler)  # same index key "/": one combined regex
+    router.add_get("/{name}", handler)
+    assert dict(await resolve(router, "GET", "/a%2Fb")) == {"name": "a/b"}
+    assert dict(await resolve(router, "GET", "/q/x")) == {"a": "q"}
+    assert (await resolve(router, "GET", "/q/y")).http_exception.status == 404
+
+
+async def test_the_root_of_a_path_without_slash_keeps_the_regex(make_app_request: Any) -> None:
+    router = UrlDispatcher()
+    router.add_get("/{name}", handler)
+    request = make_app_request(raw("GET", "/"))
+    # ``_resolve_root`` is called for a path that does not start with "/": the tail
+    # resolver would read "y" out of "xy", the regex does not match it.
+    assert await router._resolve_root(request, "xy", "GET") == (None, set())
+    assert await router._resolve_root(request, "*", "GET") == (None, set())
+
+
+async def test_a_subclass_overriding_match_is_asked_by_the_walk(resolve: Any) -> None:
+    seen: list[str] = []
+
+    class Upper(DynamicResource):
+        def _match(self, path: str) -> dict[str, str] | None:
+            seen.append(path)
+            found = super()._match(path)
+            return None if found is None else {k: v.upper() for k, v in found.items()}
+
+    router = UrlDispatcher()
+    upper = Upper("/x/{id}")
+    router.register_resource(upper)
+    upper.add_route("GET", handler)
+    assert upper._walk_resolver() == upper._resolve_path
+    assert dict(await resolve(router, "GET", "/x/abc")) == {"id": "ABC"}
+    assert seen == ["/x/abc"]
+
+
+def test_a_plan_dropped_for_the_root_drops_the_root_plan_too() -> None:
+    router = UrlDispatcher()
+    router.add_get("/{name}", handler)
+    router._root_plan = ()
+    router.add_post("/{name}", handler)  # a route on an indexed resource: key "/" changes
+    assert router._root_plan is None

@@ -272,6 +272,12 @@ class DynamicResource(Resource):
         self._formatter = (quote_path(self._prefix) if self._prefix else "") + parsed.formatter
         self._safe_canonical = safe_form(self._prefix) + parsed.canonical
         self._var = parsed.var  # "" unless the pattern has one plain {name}
+        # Where the value starts in a pattern ``<index key>/{name}`` (0: another shape).
+        self._tail_start = 0
+        if parsed.tail:
+            head = safe_form(self._prefix) + parsed.head
+            if head == self._index_key().rstrip("/") + "/":
+                self._tail_start = len(head)
 
     @property
     def canonical(self) -> str:
@@ -307,6 +313,42 @@ class DynamicResource(Resource):
             return self._resolve_path
         return self._resolve_pattern
 
+    def _walk_resolver(self) -> Callable[[str, str], Resolve]:
+        """The resolver for the router's walk, which calls it only for a path that starts
+        with this resource's index key followed by ``/`` or nothing.
+
+        For ``<index key>/{name}`` (the common ``/users/{id}``) that is
+        :meth:`_resolve_tail`: what is left to check is the last segment, no regex.
+        """
+        cls = type(self)
+        if (
+            self._tail_start
+            and cls._match is DynamicResource._match
+            and cls._resolver is DynamicResource._resolver
+        ):
+            return self._resolve_tail
+        return self._resolver()
+
+    def _resolve_tail(self, path: str, method: str) -> Resolve:
+        """:meth:`_resolve_pattern` for ``<index key>/{name}`` when the key is known to match.
+
+        The value is the rest of the path: one segment, non-empty, with no ``/`` (what
+        ``[^/]+`` matches), decoded as :meth:`_match` decodes it.
+        """
+        value = path[self._tail_start :]
+        if not value or "/" in value:
+            return None, NO_METHODS
+        route = self._routes.get(method, self._any_route)
+        if route is None:
+            return None, self._allowed_methods
+        info = new_match_info(UrlMappingMatchInfo)
+        info[self._var] = unquote_path_safe(value) if "%" in value else value
+        info._route = route
+        info._apps = ()
+        info._current_app = None
+        info._frozen = False
+        return info, self._allowed_methods
+
     def _resolve_pattern(self, path: str, method: str) -> Resolve:
         """:meth:`_resolve_path` with :meth:`_match` inlined and no ``__init__`` call.
 
@@ -338,7 +380,7 @@ class DynamicResource(Resource):
         """True when ``path`` is the pattern this resource was registered with."""
         return self._orig_path == path
 
-    def _index_key(self) -> str | None:
+    def _index_key(self) -> str:
         key = self._safe_canonical.partition("{")[0].rpartition("/")[0]
         return key.rstrip("/") or "/"
 
@@ -375,8 +417,10 @@ class _ParsedPattern:
         "canonical",
         "combinable",
         "formatter",
+        "head",
         "regex",
         "segment_vars",
+        "tail",
         "var",
     )
 
@@ -388,7 +432,8 @@ class _ParsedPattern:
         segment_vars: set[str] = set()
         variables = 0
         self.combinable = True
-        for part in ROUTE_RE.split(path):
+        parts = ROUTE_RE.split(path)
+        for part in parts:
             match = _VAR.fullmatch(part)
             if match is not None:
                 var, var_re = match.group("var"), _SEGMENT
@@ -422,6 +467,10 @@ class _ParsedPattern:
         self.var = ""
         if variables == 1 and len(segment_vars) == 1:
             (self.var,) = segment_vars
+        # ``head{name}``: the one plain variable is the whole end of the pattern.
+        # ``ROUTE_RE.split`` gives [head, "{name}", ""] for that shape.
+        self.head = safe_form(parts[0])
+        self.tail = bool(self.var) and len(parts) == 3 and not parts[2]
 
 
 # -- prefixes and sub-applications --------------------------------------------------------------

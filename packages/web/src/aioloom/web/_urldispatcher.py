@@ -72,7 +72,9 @@ class _Group:
 
     def __init__(self, resources: list[DynamicResource]) -> None:
         self.resources = resources
-        self._resolvers = {id(res): res._resolver() for res in resources}
+        # The winner fully matched its own pattern in the combined regex: its walk
+        # resolver's shortcut (it trusts the index key) holds for any path here.
+        self._resolvers = {id(res): res._walk_resolver() for res in resources}
         self._methods: frozenset[str] = frozenset(
             method for res in resources for method in res._routes if method != hdrs.METH_ANY
         )
@@ -163,8 +165,13 @@ def _is_combinable(resource: AbstractResource) -> bool:
     )
 
 
-def _plan(resources: list[AbstractResource]) -> tuple[_Entry, ...]:
-    """Turn the resources of one index key into entries, keeping registration order."""
+def _plan(resources: list[AbstractResource], *, walk: bool) -> tuple[_Entry, ...]:
+    """Turn the resources of one index key into entries, keeping registration order.
+
+    ``walk``: the entries are called only by the router's walk, for paths that start with
+    the index key followed by ``/`` or nothing (dynamic resources may then skip checking
+    it); otherwise (the root's resources for a path such as ``*``) they check everything.
+    """
     entries: list[_Entry] = []
     run: list[DynamicResource] = []
 
@@ -172,7 +179,7 @@ def _plan(resources: list[AbstractResource]) -> tuple[_Entry, ...]:
         if len(run) > 1:
             entries.append(_Group(list(run)).resolve)
         elif run:
-            entries.append(run[0]._resolver())
+            entries.append(run[0]._walk_resolver() if walk else run[0]._resolver())
         run.clear()
 
     for resource in resources:
@@ -202,7 +209,8 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
         self._named_resources: dict[str, AbstractResource] = {}
         self._resource_index: dict[str, list[AbstractResource]] = {}
         self._matched_sub_app_resources: list[AbstractResource] = []
-        self._plans: dict[str, tuple[_Entry, ...]] = {}
+        self._plans: dict[str, tuple[_Entry, ...]] = {}  # index key -> the walk's entries
+        self._root_plan: tuple[_Entry, ...] | None = None  # "/" for paths not starting with /
         self._key_lengths: dict[int, int] = {}  # length of an index key -> how many keys
 
     # -- resolution -------------------------------------------------------------------------
@@ -256,10 +264,10 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
     async def _resolve_root(self, request: Request, path: str, method: str) -> Resolve:
         """Try the resources indexed under ``/`` for a path that does not start with ``/``."""
         allowed: set[str] = set()
-        plan = self._plans.get("/")
-        if plan is None and "/" in self._resource_index:
-            plan = self._build_plan("/")
-        for entry in plan or ():
+        plan = self._root_plan
+        if plan is None:
+            plan = self._root_plan = _plan(self._resource_index.get("/", []), walk=False)
+        for entry in plan:
             if isinstance(entry, _Awaited):
                 match_info, methods = await entry.resource.resolve(request)
             else:
@@ -270,9 +278,15 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
         return None, allowed
 
     def _build_plan(self, key: str) -> tuple[_Entry, ...]:
-        plan = _plan(self._resource_index[key])
+        plan = _plan(self._resource_index[key], walk=True)
         self._plans[key] = plan
         return plan
+
+    def _drop_plan(self, key: str) -> None:
+        """Forget the entries of ``key`` (its resources or their routes changed)."""
+        self._plans.pop(key, None)
+        if key == "/":
+            self._root_plan = None
 
     # -- the mapping of names ------------------------------------------------------------------
 
@@ -338,7 +352,7 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
             bucket = self._resource_index[key] = []
             self._key_lengths[len(key)] = self._key_lengths.get(len(key), 0) + 1
         bucket.append(resource)
-        self._plans.pop(key, None)
+        self._drop_plan(key)
 
     def unindex_resource(self, resource: AbstractResource) -> None:
         """Take ``resource`` out of the index (before its path changes)."""
@@ -355,7 +369,7 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
                 self._key_lengths[len(key)] = remaining
             else:
                 del self._key_lengths[len(key)]
-        self._plans.pop(key, None)
+        self._drop_plan(key)
 
     def add_resource(self, path: str, *, name: str | None = None) -> Resource:
         """Get the resource for ``path``: the last one registered if it has the same path and
@@ -398,7 +412,7 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
         """Drop the plan of ``resource``'s index key (a route was added to it)."""
         key = resource._index_key()
         if key is not None:
-            self._plans.pop(key, None)
+            self._drop_plan(key)
 
     def add_static(
         self,
@@ -496,6 +510,7 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
         for resource in self._resources:
             resource.freeze()
         self._plans.clear()
+        self._root_plan = None
 
 
 def _check_name(name: str) -> None:
