@@ -15,10 +15,10 @@ from aioloom.web._exceptions import NotAppKeyWarning
 from aioloom.web._keys import AppKey
 from aioloom.web._log import AccessLogger
 from aioloom.web._request import Request
-from aioloom.web._resources import MatchedSubAppResource, PrefixedSubAppResource
 from aioloom.web._response import Response
 from aioloom.web._routedef import get
 from aioloom.web._server import Server
+from aioloom.web._subapp_resources import MatchedSubAppResource, PrefixedSubAppResource
 
 
 async def handler(request: Any) -> Response:

@@ -48,14 +48,8 @@ from ._request import (
     Request,
 )
 from ._resources import (
-    AbstractRuleMatching,
-    Domain,
     DynamicResource,
-    MaskDomain,
-    MatchedSubAppResource,
     PlainResource,
-    PrefixedSubAppResource,
-    PrefixResource,
     Resource,
 )
 from ._response import (
@@ -108,6 +102,14 @@ from ._server import (
 )
 from ._static import (
     StaticResource,
+)
+from ._subapp_resources import (
+    AbstractRuleMatching,
+    Domain,
+    MaskDomain,
+    MatchedSubAppResource,
+    PrefixedSubAppResource,
+    PrefixResource,
 )
 from ._urldispatcher import (
     UrlDispatcher,

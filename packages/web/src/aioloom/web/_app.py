@@ -46,7 +46,6 @@ from ._log import AbstractAccessLogger, AccessLogger, web_logger
 from ._middlewares import Middleware, _fix_request_current_app
 from ._request import Request
 from ._request_body import ExpectContinueReader
-from ._resources import Domain, MaskDomain, MatchedSubAppResource, PrefixedSubAppResource
 from ._routing import (
     AbstractResource,
     AbstractRoute,
@@ -58,6 +57,12 @@ from ._routing import (
 from ._server import Server
 from ._signals import CleanupContext, CleanupError, FrozenList, Signal, raise_collected
 from ._stream_response import StreamResponse
+from ._subapp_resources import (
+    Domain,
+    MaskDomain,
+    MatchedSubAppResource,
+    PrefixedSubAppResource,
+)
 from ._urldispatcher import UrlDispatcher
 
 if TYPE_CHECKING:

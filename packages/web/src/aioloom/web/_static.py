@@ -33,7 +33,6 @@ from yarl import URL
 
 from ._exceptions import HTTPForbidden, HTTPNotFound
 from ._fileresponse import FileResponse
-from ._resources import PrefixResource
 from ._response import Response
 from ._routing import (
     NO_METHODS,
@@ -47,6 +46,7 @@ from ._routing import (
     quote_path,
     unquote_path_safe,
 )
+from ._subapp_resources import PrefixResource
 
 if TYPE_CHECKING:
     from ._request import Request
