@@ -490,25 +490,15 @@ class ClientSession:
                     proxy_headers=proxy_headers,
                     upload_tracker=upload_tracker,
                 )
-            if (
-                read_until_eof
-                and auto_decompress is None
-                and read_bufsize is None
-                and max_line_size is None
-                and max_field_size is None
-                and max_headers is None
-            ):
-                settings = self._default_settings  # hop_settings' answer, minus its call
-            else:
-                settings = hop_settings(
-                    self._default_settings,
-                    read_until_eof=read_until_eof,
-                    auto_decompress=auto_decompress,
-                    read_bufsize=read_bufsize,
-                    max_line_size=max_line_size,
-                    max_field_size=max_field_size,
-                    max_headers=max_headers,
-                )
+            settings = hop_settings(
+                self._default_settings,
+                read_until_eof=read_until_eof,
+                auto_decompress=auto_decompress,
+                read_bufsize=read_bufsize,
+                max_line_size=max_line_size,
+                max_field_size=max_field_size,
+                max_headers=max_headers,
+            )
             real_timeout = self._timeout if timeout is SENTINEL else self._real_timeout(timeout)
             tracer = (
                 make_tracer(self, self._trace_configs, trace_request_ctx)
