@@ -42,9 +42,14 @@ def _faults(mode: str) -> int:
 
 @pytest.mark.skipif(not _GLIBC, reason="the thresholds are glibc's")
 def test_waves_of_bodies_reuse_the_heap() -> None:
-    # Without it each freed wave is trimmed and the next one faults ~768 pages back in.
-    assert _faults("cold") > 20 * 48 * 16 // 2
-    assert _faults("warm") < 200
+    # Without it each freed wave is trimmed and the next one faults its pages back in: up to
+    # 20 waves x 48 blocks x 16 pages. Seen: 14,080 here, 7,040 on the CI machine (its
+    # kernel maps the heap in larger steps), so the floor is set well below both.
+    cold = _faults("cold")
+    warm = _faults("warm")
+    assert cold > 2_000
+    assert warm < 200
+    assert warm * 10 < cold
 
 
 def test_runs_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
