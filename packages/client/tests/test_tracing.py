@@ -4,37 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import typing
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from multidict import CIMultiDict
 from yarl import URL
 
+import aioloom.client
+from aioloom.client import _trace_params as tp
 from aioloom.client import _tracing
-from aioloom.client._tracing import (
-    Signal,
-    Trace,
-    TraceConfig,
-    TraceConnectionCreateEndParams,
-    TraceConnectionCreateStartParams,
-    TraceConnectionQueuedEndParams,
-    TraceConnectionQueuedStartParams,
-    TraceConnectionReuseconnParams,
-    TraceDnsCacheHitParams,
-    TraceDnsCacheMissParams,
-    TraceDnsResolveHostEndParams,
-    TraceDnsResolveHostStartParams,
-    TraceGroup,
-    TraceRequestChunkSentParams,
-    TraceRequestEndParams,
-    TraceRequestExceptionParams,
-    TraceRequestHeadersSentParams,
-    TraceRequestRedirectParams,
-    TraceRequestStartParams,
-    TraceResponseChunkReceivedParams,
-    build_tracer,
-)
+from aioloom.client._tracing import Signal, Trace, TraceConfig, TraceGroup, build_tracer
+from aioloom.http import _signals
 
 SIGNALS = (
     "on_request_start",
@@ -55,149 +36,42 @@ SIGNALS = (
     "on_request_headers_sent",
 )
 
-# The aiohttp 3.14 public names this module provides (aiohttp.tracing.__all__).
-AIOHTTP_NAMES = {
-    "TraceConfig",
-    "TraceConnectionCreateEndParams",
-    "TraceConnectionCreateStartParams",
-    "TraceConnectionQueuedEndParams",
-    "TraceConnectionQueuedStartParams",
-    "TraceConnectionReuseconnParams",
-    "TraceDnsCacheHitParams",
-    "TraceDnsCacheMissParams",
-    "TraceDnsResolveHostEndParams",
-    "TraceDnsResolveHostStartParams",
-    "TraceRequestChunkSentParams",
-    "TraceRequestEndParams",
-    "TraceRequestExceptionParams",
-    "TraceRequestHeadersSentParams",
-    "TraceRequestRedirectParams",
-    "TraceRequestStartParams",
-    "TraceResponseChunkReceivedParams",
-}
+
+def _signal_of(params_class: type) -> str:
+    """``TraceDnsResolveHostStartParams`` -> ``dnsresolvehoststart``: aiohttp pairs each class
+    with the signal of the same words (``on_dns_resolvehost_start``), case and ``_`` aside."""
+    return params_class.__name__.removeprefix("Trace").removesuffix("Params").lower()
 
 
-def test_public_names() -> None:
-    assert AIOHTTP_NAMES <= set(_tracing.__all__)
+def test_one_params_class_per_signal_all_public() -> None:
+    # _trace_params.__all__ is the one list of the classes; everything else derives from it.
+    defined = [
+        value
+        for value in vars(tp).values()
+        if inspect.isclass(value) and value.__module__ == tp.__name__
+    ]
+    assert sorted(cls.__name__ for cls in defined) == sorted(tp.__all__)
+    assert sorted(_signal_of(cls) for cls in defined) == sorted(
+        name.removeprefix("on_").replace("_", "") for name in SIGNALS
+    )
+    for name in tp.__all__:
+        assert name in aioloom.client.__all__
+        assert getattr(aioloom.client, name) is getattr(tp, name)
+    assert "TraceConfig" in aioloom.client.__all__
+
+
+def test_tracing_module_names() -> None:
+    assert set(_tracing.__all__) == {"Signal", "Trace", "TraceConfig", "TraceGroup", "build_tracer"}
     for name in _tracing.__all__:
         assert hasattr(_tracing, name)
+    assert _tracing.Signal is _signals.Signal  # the one implementation, shared with aioloom.web
 
 
-# -- Signal -------------------------------------------------------------------------------------
+# -- TraceConfig -----------------------------------------------------------------------------------
 
 
 async def _noop(*args: object) -> None:
     return None
-
-
-def test_signal_is_a_list_until_frozen() -> None:
-    owner = object()
-    signal: Signal[Any] = Signal(owner)
-    assert not signal.frozen
-    assert len(signal) == 0
-
-    async def a(*args: object) -> None: ...
-    async def b(*args: object) -> None: ...
-    async def c(*args: object) -> None: ...
-
-    signal.append(a)
-    signal.insert(0, b)
-    signal.extend([c])
-    assert list(signal) == [b, a, c]
-    assert signal[0] is b and signal[-1] is c and signal[1:] == [a, c]
-    assert signal.index(a) == 1 and a in signal
-    signal[0] = c
-    del signal[2]
-    signal.remove(a)
-    assert list(signal) == [c]
-    signal[:] = [a, b]
-    signal.reverse()
-    assert list(signal) == [b, a]
-    assert repr(owner) in repr(signal) and "frozen=False" in repr(signal)
-
-
-MUTATIONS = [
-    ("append", lambda s: s.append(_noop)),
-    ("insert", lambda s: s.insert(0, _noop)),
-    ("extend", lambda s: s.extend([_noop])),
-    ("iadd", lambda s: s.__iadd__([_noop])),
-    ("setitem", lambda s: s.__setitem__(0, _noop)),
-    ("setslice", lambda s: s.__setitem__(slice(None), [])),
-    ("delitem", lambda s: s.__delitem__(0)),
-    ("remove", lambda s: s.remove(_noop)),
-    ("pop", lambda s: s.pop()),
-    ("clear", lambda s: s.clear()),
-    ("reverse", lambda s: s.reverse()),
-]
-
-
-@pytest.mark.parametrize(("name", "mutate"), MUTATIONS, ids=[m[0] for m in MUTATIONS])
-def test_frozen_signal_refuses_changes(name: str, mutate: Any) -> None:
-    signal: Signal[Any] = Signal(None)
-    signal.append(_noop)
-    signal.append(_noop)
-    signal.freeze()
-    assert signal.frozen
-    with pytest.raises(RuntimeError, match="frozen"):
-        mutate(signal)
-    assert list(signal) == [_noop, _noop]
-
-
-async def test_send_needs_frozen_signal() -> None:
-    calls: list[object] = []
-
-    async def handler(*args: object) -> None:
-        calls.append(args)
-
-    signal: Signal[Any] = Signal(None)
-    signal.append(handler)
-    with pytest.raises(RuntimeError, match="non-frozen"):
-        await signal.send(1)
-    assert calls == []
-
-
-async def test_send_calls_in_order_with_arguments() -> None:
-    calls: list[tuple[str, tuple[object, ...], dict[str, object]]] = []
-
-    def make(name: str) -> Any:
-        async def handler(*args: object, **kwargs: object) -> None:
-            calls.append((name, args, kwargs))
-
-        return handler
-
-    signal: Signal[Any] = Signal(None)
-    signal.extend([make("first"), make("second")])
-    signal.freeze()
-    await signal.send(1, 2, key="v")
-    assert calls == [("first", (1, 2), {"key": "v"}), ("second", (1, 2), {"key": "v"})]
-
-
-async def test_send_stops_at_first_exception() -> None:
-    calls: list[str] = []
-
-    async def boom(*args: object) -> None:
-        calls.append("boom")
-        raise KeyError("handler failed")
-
-    async def after(*args: object) -> None:
-        calls.append("after")
-
-    signal: Signal[Any] = Signal(None)
-    signal.extend([boom, after])
-    signal.freeze()
-    with pytest.raises(KeyError, match="handler failed"):
-        await signal.send()
-    assert calls == ["boom"]
-
-
-async def test_empty_frozen_signal_sends_nothing() -> None:
-    signal: Signal[Any] = Signal(None)
-    signal.freeze()
-    await signal.send("ignored")
-    assert len(signal) == 0
-
-
-# -- TraceConfig -----------------------------------------------------------------------------------
 
 
 def test_trace_config_signals() -> None:
@@ -210,6 +84,18 @@ def test_trace_config_signals() -> None:
     assert config.on_request_start is config.on_request_start
     with pytest.raises(AttributeError):
         config.on_request_start = Signal(config)  # type: ignore[misc]
+
+
+def test_signal_annotations_resolve_at_run_time() -> None:
+    # typing.get_type_hints (autodoc, pydantic-style tools) must evaluate every annotation;
+    # a generic alias with a TypeVar inside the ParamSpec list cannot be subscripted.
+    for name in SIGNALS:
+        prop = getattr(TraceConfig, name)
+        hint = typing.get_type_hints(prop.fget)["return"]
+        assert typing.get_origin(hint) is Signal
+        (session, ctx, params), *_ = typing.get_args(hint)
+        assert session is typing.Any and ctx is typing.Any
+        assert _signal_of(params) == name.removeprefix("on_").replace("_", "")
 
 
 def test_freeze_freezes_every_signal() -> None:
@@ -258,88 +144,93 @@ SENDS: list[tuple[str, tuple[object, ...], str, object]] = [
         "send_request_start",
         ("GET", URL_, HEADERS),
         "on_request_start",
-        TraceRequestStartParams("GET", URL_, HEADERS),
+        tp.TraceRequestStartParams("GET", URL_, HEADERS),
     ),
     (
         "send_request_chunk_sent",
         ("POST", URL_, b"chunk"),
         "on_request_chunk_sent",
-        TraceRequestChunkSentParams("POST", URL_, b"chunk"),
+        tp.TraceRequestChunkSentParams("POST", URL_, b"chunk"),
     ),
     (
         "send_response_chunk_received",
         ("GET", URL_, b"body"),
         "on_response_chunk_received",
-        TraceResponseChunkReceivedParams("GET", URL_, b"body"),
+        tp.TraceResponseChunkReceivedParams("GET", URL_, b"body"),
     ),
     (
         "send_request_end",
         ("GET", URL_, HEADERS, RESPONSE),
         "on_request_end",
-        TraceRequestEndParams("GET", URL_, HEADERS, RESPONSE),
+        tp.TraceRequestEndParams("GET", URL_, HEADERS, RESPONSE),
     ),
     (
         "send_request_exception",
         ("GET", URL_, HEADERS, ERROR),
         "on_request_exception",
-        TraceRequestExceptionParams("GET", URL_, HEADERS, ERROR),
+        tp.TraceRequestExceptionParams("GET", URL_, HEADERS, ERROR),
     ),
     (
         "send_request_redirect",
         ("GET", URL_, HEADERS, RESPONSE),
         "on_request_redirect",
-        TraceRequestRedirectParams("GET", URL_, HEADERS, RESPONSE),
+        tp.TraceRequestRedirectParams("GET", URL_, HEADERS, RESPONSE),
     ),
     (
         "send_connection_queued_start",
         (),
         "on_connection_queued_start",
-        TraceConnectionQueuedStartParams(),
+        tp.TraceConnectionQueuedStartParams(),
     ),
     (
         "send_connection_queued_end",
         (),
         "on_connection_queued_end",
-        TraceConnectionQueuedEndParams(),
+        tp.TraceConnectionQueuedEndParams(),
     ),
     (
         "send_connection_create_start",
         (),
         "on_connection_create_start",
-        TraceConnectionCreateStartParams(),
+        tp.TraceConnectionCreateStartParams(),
     ),
     (
         "send_connection_create_end",
         (),
         "on_connection_create_end",
-        TraceConnectionCreateEndParams(),
+        tp.TraceConnectionCreateEndParams(),
     ),
-    ("send_connection_reuseconn", (), "on_connection_reuseconn", TraceConnectionReuseconnParams()),
+    (
+        "send_connection_reuseconn",
+        (),
+        "on_connection_reuseconn",
+        tp.TraceConnectionReuseconnParams(),
+    ),
     (
         "send_dns_resolvehost_start",
         ("h.test",),
         "on_dns_resolvehost_start",
-        TraceDnsResolveHostStartParams("h.test"),
+        tp.TraceDnsResolveHostStartParams("h.test"),
     ),
     (
         "send_dns_resolvehost_end",
         ("h.test",),
         "on_dns_resolvehost_end",
-        TraceDnsResolveHostEndParams("h.test"),
+        tp.TraceDnsResolveHostEndParams("h.test"),
     ),
-    ("send_dns_cache_hit", ("h.test",), "on_dns_cache_hit", TraceDnsCacheHitParams("h.test")),
-    ("send_dns_cache_miss", ("h.test",), "on_dns_cache_miss", TraceDnsCacheMissParams("h.test")),
+    ("send_dns_cache_hit", ("h.test",), "on_dns_cache_hit", tp.TraceDnsCacheHitParams("h.test")),
+    ("send_dns_cache_miss", ("h.test",), "on_dns_cache_miss", tp.TraceDnsCacheMissParams("h.test")),
     (
         "send_request_headers",
         ("GET", URL_, HEADERS),
         "on_request_headers_sent",
-        TraceRequestHeadersSentParams("GET", URL_, HEADERS),
+        tp.TraceRequestHeadersSentParams("GET", URL_, HEADERS),
     ),
     (
         "send_request_headers_sent",
         ("GET", URL_, HEADERS),
         "on_request_headers_sent",
-        TraceRequestHeadersSentParams("GET", URL_, HEADERS),
+        tp.TraceRequestHeadersSentParams("GET", URL_, HEADERS),
     ),
 ]
 
@@ -392,31 +283,35 @@ def test_params_fields_match_aiohttp() -> None:
     def names(cls: type) -> tuple[str, ...]:
         return tuple(f.name for f in dataclasses.fields(cls))
 
-    assert names(TraceRequestStartParams) == ("method", "url", "headers")
-    assert names(TraceRequestChunkSentParams) == ("method", "url", "chunk")
-    assert names(TraceResponseChunkReceivedParams) == ("method", "url", "chunk")
-    assert names(TraceRequestEndParams) == ("method", "url", "headers", "response")
-    assert names(TraceRequestExceptionParams) == ("method", "url", "headers", "exception")
-    assert names(TraceRequestRedirectParams) == ("method", "url", "headers", "response")
-    assert names(TraceRequestHeadersSentParams) == ("method", "url", "headers")
+    assert names(tp.TraceRequestStartParams) == ("method", "url", "headers")
+    assert names(tp.TraceRequestChunkSentParams) == ("method", "url", "chunk")
+    assert names(tp.TraceResponseChunkReceivedParams) == ("method", "url", "chunk")
+    assert names(tp.TraceRequestEndParams) == ("method", "url", "headers", "response")
+    assert names(tp.TraceRequestExceptionParams) == ("method", "url", "headers", "exception")
+    assert names(tp.TraceRequestRedirectParams) == ("method", "url", "headers", "response")
+    assert names(tp.TraceRequestHeadersSentParams) == ("method", "url", "headers")
     host_classes: tuple[type, ...] = (
-        TraceDnsResolveHostStartParams,
-        TraceDnsResolveHostEndParams,
-        TraceDnsCacheHitParams,
-        TraceDnsCacheMissParams,
+        tp.TraceDnsResolveHostStartParams,
+        tp.TraceDnsResolveHostEndParams,
+        tp.TraceDnsCacheHitParams,
+        tp.TraceDnsCacheMissParams,
     )
     for cls in host_classes:
         assert names(cls) == ("host",)
     empty_classes: tuple[type, ...] = (
-        TraceConnectionQueuedStartParams,
-        TraceConnectionQueuedEndParams,
-        TraceConnectionCreateStartParams,
-        TraceConnectionCreateEndParams,
-        TraceConnectionReuseconnParams,
+        tp.TraceConnectionQueuedStartParams,
+        tp.TraceConnectionQueuedEndParams,
+        tp.TraceConnectionCreateStartParams,
+        tp.TraceConnectionCreateEndParams,
+        tp.TraceConnectionReuseconnParams,
     )
     for cls in empty_classes:
         assert names(cls) == ()
-    assert TraceDnsCacheHitParams("a") == TraceDnsCacheHitParams("a") != TraceDnsCacheHitParams("b")
+    assert (
+        tp.TraceDnsCacheHitParams("a")
+        == tp.TraceDnsCacheHitParams("a")
+        != tp.TraceDnsCacheHitParams("b")
+    )
 
 
 async def test_unfrozen_config_cannot_send() -> None:
@@ -461,10 +356,12 @@ async def test_signal_order_of_one_request() -> None:
 async def test_handlers_share_one_context_per_request() -> None:
     config = TraceConfig()
 
-    async def start(session: object, ctx: SimpleNamespace, params: TraceRequestStartParams) -> None:
+    async def start(
+        session: object, ctx: SimpleNamespace, params: tp.TraceRequestStartParams
+    ) -> None:
         ctx.started = params.url
 
-    async def end(session: object, ctx: SimpleNamespace, params: TraceRequestEndParams) -> None:
+    async def end(session: object, ctx: SimpleNamespace, params: tp.TraceRequestEndParams) -> None:
         ctx.ended = (ctx.started, params.response)
 
     config.on_request_start.append(start)

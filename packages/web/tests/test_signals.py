@@ -1,92 +1,65 @@
-"""FrozenList and Signal: ordered, mutable until frozen, sent only when frozen."""
+"""aioloom.web's FrozenList and Signal are aioloom.http's, as an application uses them.
+
+The lists themselves are tested in packages/http-parser/tests/test_signals.py; here: web
+re-exports the shared classes, and an application's signals behave as aiohttp's do.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from aioloom.web._signals import FrozenList, Signal
+import aioloom.http._signals as shared
+from aioloom.web import Application, Request, StreamResponse, _request, _signals
 
 
-def test_frozen_list_is_a_list_until_frozen() -> None:
-    items: FrozenList[int] = FrozenList([1, 2])
-    items.append(3)
-    items.insert(0, 0)
-    items[1] = 10
-    del items[2]
-    items.extend([4, 5])
-    items[0:1] = [-1]
-    assert list(items) == [-1, 10, 3, 4, 5]
-    assert items == [-1, 10, 3, 4, 5]
-    assert items[1] == 10 and items[-1] == 5 and list(items[1:3]) == [10, 3]
-    assert 3 in items and 7 not in items
-    assert list(reversed(items)) == [5, 4, 3, 10, -1]
-    assert len(items) == 5
-    assert not items.frozen
-    items.freeze()
-    items.freeze()  # idempotent
-    assert items.frozen
-    for mutate in (
-        lambda: items.append(6),
-        lambda: items.insert(0, 6),
-        lambda: items.__setitem__(0, 6),
-        lambda: items.__delitem__(0),
-        lambda: items.extend([6]),
-        lambda: items.remove(3),
-        lambda: items.pop(),
-        lambda: items.clear(),
-        lambda: items.reverse(),
-    ):
-        with pytest.raises(RuntimeError, match="Cannot modify frozen list."):
-            mutate()
-    assert list(items) == [-1, 10, 3, 4, 5]
-    assert repr(items) == "<FrozenList(frozen=True, [-1, 10, 3, 4, 5])>"
+def test_web_reexports_the_shared_classes() -> None:
+    assert _signals.FrozenList is shared.FrozenList
+    assert _signals.Signal is shared.Signal
+    assert {"FrozenList", "Signal"} <= set(_signals.__all__)
+    # The request's on_response_prepare fast path compares the exact class.
+    assert vars(_request)["Signal"] is shared.Signal
 
 
-def test_frozen_list_is_unhashable() -> None:
-    with pytest.raises(TypeError):
-        hash(FrozenList())
+def test_application_lists_are_the_shared_types() -> None:
+    app = Application()
+    for signal in (app.on_startup, app.on_shutdown, app.on_cleanup, app.on_response_prepare):
+        assert type(signal) is shared.Signal
+        assert repr(signal).startswith(f"<Signal owner={app}, frozen=False, [")
+    assert type(app.middlewares) is shared.FrozenList
+    assert isinstance(app.cleanup_ctx, shared.FrozenList)
 
 
-async def test_signal_sends_in_order_with_arguments() -> None:
-    calls: list[tuple[str, Any, Any]] = []
-
-    async def first(a: Any, *, b: Any) -> None:
-        calls.append(("first", a, b))
-
-    async def second(a: Any, *, b: Any) -> None:
-        calls.append(("second", a, b))
-
-    owner = object()
-    signal: Signal[Any] = Signal(owner)
-    signal.append(first)
-    signal.append(second)
-    signal.freeze()
-    await signal.send(1, b=2)
-    assert calls == [("first", 1, 2), ("second", 1, 2)]
-    assert repr(signal).startswith(f"<Signal owner={owner!r}, frozen=True, [")
-
-
-async def test_signal_must_be_frozen_to_send() -> None:
-    signal: Signal[Any] = Signal(None)
-    with pytest.raises(RuntimeError, match="non-frozen"):
-        await signal.send()
-
-
-async def test_signal_stops_at_the_first_error() -> None:
+async def test_signals_as_decorators_run_in_order_on_startup() -> None:
+    app = Application()
     calls: list[str] = []
 
-    async def fails() -> None:
-        calls.append("fails")
-        raise ValueError("boom")
+    @app.on_startup
+    async def first(application: Application) -> None:
+        assert application is app
+        calls.append("first")
 
-    async def after() -> None:
-        calls.append("after")
+    @app.on_startup
+    async def second(application: Application) -> None:
+        calls.append("second")
 
-    signal: Signal[[]] = Signal(None)
-    signal.extend([fails, after])
-    signal.freeze()
-    with pytest.raises(ValueError, match="boom"):
-        await signal.send()
-    assert calls == ["fails"]
+    await app.startup()
+    assert calls == ["first", "second"]
+    assert app.on_startup.frozen
+    with pytest.raises(RuntimeError, match=r"^Cannot modify frozen list\.$"):
+        app.on_startup(first)
+
+
+async def test_response_prepare_signal_takes_request_and_response() -> None:
+    app = Application()
+    seen: list[tuple[object, object]] = []
+
+    async def prepare(request: Request, response: StreamResponse) -> None:
+        seen.append((request, response))
+
+    app.on_response_prepare.append(prepare)
+    with pytest.raises(RuntimeError, match="non-frozen"):
+        await app.on_response_prepare.send(None, None)  # type: ignore[arg-type]
+    app.freeze()
+    request, response = object(), object()
+    await app.on_response_prepare.send(request, response)  # type: ignore[arg-type]
+    assert seen == [(request, response)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import _trace_params
 from ._connection import (
     Connection,
 )
@@ -97,25 +98,8 @@ from ._timeouts import (
     ClientTimeout,
     ClientWSTimeout,
 )
-from ._tracing import (
-    TraceConfig,
-    TraceConnectionCreateEndParams,
-    TraceConnectionCreateStartParams,
-    TraceConnectionQueuedEndParams,
-    TraceConnectionQueuedStartParams,
-    TraceConnectionReuseconnParams,
-    TraceDnsCacheHitParams,
-    TraceDnsCacheMissParams,
-    TraceDnsResolveHostEndParams,
-    TraceDnsResolveHostStartParams,
-    TraceRequestChunkSentParams,
-    TraceRequestEndParams,
-    TraceRequestExceptionParams,
-    TraceRequestHeadersSentParams,
-    TraceRequestRedirectParams,
-    TraceRequestStartParams,
-    TraceResponseChunkReceivedParams,
-)
+from ._trace_params import *  # noqa: F403 (the Trace*Params; the list is _trace_params.__all__)
+from ._tracing import TraceConfig
 from ._upload import UploadTracker
 from ._ws import ClientWebSocketResponse
 
@@ -145,7 +129,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = (
+__all__: tuple[str, ...] = (
     "AbstractCookieJar",
     "AbstractResolver",
     "AddrInfoType",
@@ -199,22 +183,6 @@ __all__ = (
     "ThreadedResolver",
     "TooManyRedirects",
     "TraceConfig",
-    "TraceConnectionCreateEndParams",
-    "TraceConnectionCreateStartParams",
-    "TraceConnectionQueuedEndParams",
-    "TraceConnectionQueuedStartParams",
-    "TraceConnectionReuseconnParams",
-    "TraceDnsCacheHitParams",
-    "TraceDnsCacheMissParams",
-    "TraceDnsResolveHostEndParams",
-    "TraceDnsResolveHostStartParams",
-    "TraceRequestChunkSentParams",
-    "TraceRequestEndParams",
-    "TraceRequestExceptionParams",
-    "TraceRequestHeadersSentParams",
-    "TraceRequestRedirectParams",
-    "TraceRequestStartParams",
-    "TraceResponseChunkReceivedParams",
     "UnixClientConnectorError",
     "UnixConnector",
     "UploadAbortedError",
@@ -224,3 +192,4 @@ __all__ = (
     "request",
     "ClientWebSocketResponse",
 )
+__all__ += _trace_params.__all__

@@ -1,8 +1,10 @@
 """Client request tracing: aiohttp's ``TraceConfig``, its ``Trace*Params`` and the signals.
 
-Public (aiohttp 3.14 names): :class:`TraceConfig` and one frozen parameter class per
-signal (``TraceRequestStartParams`` ... ``TraceRequestHeadersSentParams``). :class:`Signal`
-is the small list of async callbacks each signal is (aiohttp uses ``aiosignal.Signal``).
+Public (aiohttp 3.14 names): :class:`TraceConfig`, whose properties are the signals. Each
+signal is a :class:`Signal` (aiohttp uses ``aiosignal.Signal``; aioloom's single
+implementation lives in :mod:`aioloom.http._signals`, shared with aioloom.web). The frozen
+parameter class of each signal (``TraceRequestStartParams`` ...
+``TraceRequestHeadersSentParams``) is in :mod:`aioloom.client._trace_params`.
 
 Internal, for the client core: :class:`Trace` binds one ``TraceConfig`` to one request (the
 session, the config and the per-request ``trace_config_ctx``). :func:`build_tracer`
@@ -39,247 +41,48 @@ takes the config, after which adding or removing handlers raises ``RuntimeError`
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, MutableSequence, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from types import SimpleNamespace
 from typing import Any, Generic, Protocol, TypeVar, overload
 
 from multidict import CIMultiDict
 from yarl import URL
 
-__all__ = (
-    "Signal",
-    "Trace",
-    "TraceGroup",
-    "TraceConfig",
-    "TraceConnectionCreateEndParams",
-    "TraceConnectionCreateStartParams",
-    "TraceConnectionQueuedEndParams",
-    "TraceConnectionQueuedStartParams",
-    "TraceConnectionReuseconnParams",
-    "TraceDnsCacheHitParams",
-    "TraceDnsCacheMissParams",
-    "TraceDnsResolveHostEndParams",
-    "TraceDnsResolveHostStartParams",
-    "TraceRequestChunkSentParams",
-    "TraceRequestEndParams",
-    "TraceRequestExceptionParams",
-    "TraceRequestHeadersSentParams",
-    "TraceRequestRedirectParams",
-    "TraceRequestStartParams",
-    "TraceResponseChunkReceivedParams",
-    "build_tracer",
+from aioloom.http._signals import Signal
+
+from ._trace_params import (
+    TraceConnectionCreateEndParams,
+    TraceConnectionCreateStartParams,
+    TraceConnectionQueuedEndParams,
+    TraceConnectionQueuedStartParams,
+    TraceConnectionReuseconnParams,
+    TraceDnsCacheHitParams,
+    TraceDnsCacheMissParams,
+    TraceDnsResolveHostEndParams,
+    TraceDnsResolveHostStartParams,
+    TraceRequestChunkSentParams,
+    TraceRequestEndParams,
+    TraceRequestExceptionParams,
+    TraceRequestHeadersSentParams,
+    TraceRequestRedirectParams,
+    TraceRequestStartParams,
+    TraceResponseChunkReceivedParams,
 )
 
-_CallbackT = TypeVar("_CallbackT", bound=Callable[..., Awaitable[object]])
-_ParamT_contra = TypeVar("_ParamT_contra", contravariant=True)
+__all__ = ("Signal", "Trace", "TraceConfig", "TraceGroup", "build_tracer")
+
 _T = TypeVar("_T", covariant=True)
 
-
-class Signal(MutableSequence[_CallbackT]):
-    """A list of async callbacks that can be frozen and then sent (aiosignal's ``Signal``).
-
-    Args:
-        owner: the object the signal belongs to (shown in ``repr``).
-    """
-
-    __slots__ = ("_frozen", "_items", "_owner")
-
-    def __init__(self, owner: object) -> None:
-        self._owner = owner
-        self._items: list[_CallbackT] = []
-        self._frozen = False
-
-    @property
-    def frozen(self) -> bool:
-        """Whether :meth:`freeze` was called (the list can no longer change)."""
-        return self._frozen
-
-    def freeze(self) -> None:
-        """Forbid further changes; the signal can be sent from now on."""
-        self._frozen = True
-
-    def _check_mutable(self) -> None:
-        if self._frozen:
-            raise RuntimeError("Cannot modify frozen list.")
-
-    @overload
-    def __getitem__(self, index: int) -> _CallbackT: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[_CallbackT]: ...
-    def __getitem__(self, index: int | slice) -> _CallbackT | list[_CallbackT]:
-        return self._items[index]
-
-    @overload
-    def __setitem__(self, index: int, value: _CallbackT) -> None: ...
-    @overload
-    def __setitem__(self, index: slice, value: Iterable[_CallbackT]) -> None: ...
-    def __setitem__(self, index: int | slice, value: Any) -> None:
-        self._check_mutable()
-        self._items[index] = value
-
-    def __delitem__(self, index: int | slice) -> None:
-        self._check_mutable()
-        del self._items[index]
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def insert(self, index: int, value: _CallbackT) -> None:
-        """Insert a callback before ``index``.
-
-        Raises:
-            RuntimeError: the signal is frozen.
-        """
-        self._check_mutable()
-        self._items.insert(index, value)
-
-    def __repr__(self) -> str:
-        return f"<Signal owner={self._owner!r}, frozen={self._frozen}, {self._items!r}>"
-
-    async def send(self, *args: Any, **kwargs: Any) -> None:
-        """Await every callback in order with ``*args`` and ``**kwargs``.
-
-        An exception from a callback propagates and the remaining callbacks are not called.
-
-        Raises:
-            RuntimeError: the signal is not frozen yet.
-        """
-        if not self._frozen:
-            raise RuntimeError("Cannot send non-frozen signal.")
-        for receiver in self._items:
-            await receiver(*args, **kwargs)
-
-
-class _SignalCallback(Protocol[_ParamT_contra]):
-    # The session is the ClientSession and the context what the TraceConfig's factory made;
-    # both are typed Any so that handlers annotated with the concrete classes type-check.
-    def __call__(
-        self, __client_session: Any, __trace_config_ctx: Any, __params: _ParamT_contra
-    ) -> Awaitable[None]: ...
+# Each signal of a TraceConfig is a Signal[[Any, Any, Trace...Params]]: its handlers are awaited
+# as ``handler(session, trace_config_ctx, params)``. The session (a ClientSession) and the context
+# (what the TraceConfig's factory made) are typed Any so that handlers annotated with the
+# concrete classes type-check. (The types are spelled out, not a generic alias: CPython cannot
+# subscript an alias whose type variable sits inside a ParamSpec's list, which would break
+# typing.get_type_hints() and the documentation's signatures.)
 
 
 class _Factory(Protocol[_T]):
     def __call__(self, *, trace_request_ctx: Any) -> _T: ...
-
-
-@dataclass(frozen=True, slots=True)
-class TraceRequestStartParams:
-    """Parameters sent by the ``on_request_start`` signal."""
-
-    method: str
-    url: URL
-    headers: CIMultiDict[str]
-
-
-@dataclass(frozen=True, slots=True)
-class TraceRequestChunkSentParams:
-    """Parameters sent by the ``on_request_chunk_sent`` signal."""
-
-    method: str
-    url: URL
-    chunk: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class TraceResponseChunkReceivedParams:
-    """Parameters sent by the ``on_response_chunk_received`` signal."""
-
-    method: str
-    url: URL
-    chunk: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class TraceRequestEndParams:
-    """Parameters sent by the ``on_request_end`` signal (``response``: the ClientResponse)."""
-
-    method: str
-    url: URL
-    headers: CIMultiDict[str]
-    response: Any
-
-
-@dataclass(frozen=True, slots=True)
-class TraceRequestExceptionParams:
-    """Parameters sent by the ``on_request_exception`` signal."""
-
-    method: str
-    url: URL
-    headers: CIMultiDict[str]
-    exception: BaseException
-
-
-@dataclass(frozen=True, slots=True)
-class TraceRequestRedirectParams:
-    """Parameters sent by the ``on_request_redirect`` signal (``response``: the redirect)."""
-
-    method: str
-    url: URL
-    headers: CIMultiDict[str]
-    response: Any
-
-
-@dataclass(frozen=True, slots=True)
-class TraceConnectionQueuedStartParams:
-    """Parameters sent by the ``on_connection_queued_start`` signal (none)."""
-
-
-@dataclass(frozen=True, slots=True)
-class TraceConnectionQueuedEndParams:
-    """Parameters sent by the ``on_connection_queued_end`` signal (none)."""
-
-
-@dataclass(frozen=True, slots=True)
-class TraceConnectionCreateStartParams:
-    """Parameters sent by the ``on_connection_create_start`` signal (none)."""
-
-
-@dataclass(frozen=True, slots=True)
-class TraceConnectionCreateEndParams:
-    """Parameters sent by the ``on_connection_create_end`` signal (none)."""
-
-
-@dataclass(frozen=True, slots=True)
-class TraceConnectionReuseconnParams:
-    """Parameters sent by the ``on_connection_reuseconn`` signal (none)."""
-
-
-@dataclass(frozen=True, slots=True)
-class TraceDnsResolveHostStartParams:
-    """Parameters sent by the ``on_dns_resolvehost_start`` signal."""
-
-    host: str
-
-
-@dataclass(frozen=True, slots=True)
-class TraceDnsResolveHostEndParams:
-    """Parameters sent by the ``on_dns_resolvehost_end`` signal."""
-
-    host: str
-
-
-@dataclass(frozen=True, slots=True)
-class TraceDnsCacheHitParams:
-    """Parameters sent by the ``on_dns_cache_hit`` signal."""
-
-    host: str
-
-
-@dataclass(frozen=True, slots=True)
-class TraceDnsCacheMissParams:
-    """Parameters sent by the ``on_dns_cache_miss`` signal."""
-
-    host: str
-
-
-@dataclass(frozen=True, slots=True)
-class TraceRequestHeadersSentParams:
-    """Parameters sent by the ``on_request_headers_sent`` signal."""
-
-    method: str
-    url: URL
-    headers: CIMultiDict[str]
 
 
 class TraceConfig(Generic[_T]):
@@ -296,45 +99,39 @@ class TraceConfig(Generic[_T]):
     def __init__(self, trace_config_ctx_factory: _Factory[_T]) -> None: ...
     def __init__(self, trace_config_ctx_factory: _Factory[Any] = SimpleNamespace) -> None:
         self._trace_config_ctx_factory: _Factory[_T] = trace_config_ctx_factory
-        self._on_request_start: Signal[_SignalCallback[TraceRequestStartParams]] = Signal(self)
-        self._on_request_chunk_sent: Signal[_SignalCallback[TraceRequestChunkSentParams]] = Signal(
+        self._on_request_start: Signal[[Any, Any, TraceRequestStartParams]] = Signal(self)
+        self._on_request_chunk_sent: Signal[[Any, Any, TraceRequestChunkSentParams]] = Signal(self)
+        self._on_response_chunk_received: Signal[[Any, Any, TraceResponseChunkReceivedParams]] = (
+            Signal(self)
+        )
+        self._on_request_end: Signal[[Any, Any, TraceRequestEndParams]] = Signal(self)
+        self._on_request_exception: Signal[[Any, Any, TraceRequestExceptionParams]] = Signal(self)
+        self._on_request_redirect: Signal[[Any, Any, TraceRequestRedirectParams]] = Signal(self)
+        self._on_connection_queued_start: Signal[[Any, Any, TraceConnectionQueuedStartParams]] = (
+            Signal(self)
+        )
+        self._on_connection_queued_end: Signal[[Any, Any, TraceConnectionQueuedEndParams]] = Signal(
             self
         )
-        self._on_response_chunk_received: Signal[
-            _SignalCallback[TraceResponseChunkReceivedParams]
-        ] = Signal(self)
-        self._on_request_end: Signal[_SignalCallback[TraceRequestEndParams]] = Signal(self)
-        self._on_request_exception: Signal[_SignalCallback[TraceRequestExceptionParams]] = Signal(
+        self._on_connection_create_start: Signal[[Any, Any, TraceConnectionCreateStartParams]] = (
+            Signal(self)
+        )
+        self._on_connection_create_end: Signal[[Any, Any, TraceConnectionCreateEndParams]] = Signal(
             self
         )
-        self._on_request_redirect: Signal[_SignalCallback[TraceRequestRedirectParams]] = Signal(
+        self._on_connection_reuseconn: Signal[[Any, Any, TraceConnectionReuseconnParams]] = Signal(
             self
         )
-        self._on_connection_queued_start: Signal[
-            _SignalCallback[TraceConnectionQueuedStartParams]
-        ] = Signal(self)
-        self._on_connection_queued_end: Signal[_SignalCallback[TraceConnectionQueuedEndParams]] = (
-            Signal(self)
+        self._on_dns_resolvehost_start: Signal[[Any, Any, TraceDnsResolveHostStartParams]] = Signal(
+            self
         )
-        self._on_connection_create_start: Signal[
-            _SignalCallback[TraceConnectionCreateStartParams]
-        ] = Signal(self)
-        self._on_connection_create_end: Signal[_SignalCallback[TraceConnectionCreateEndParams]] = (
-            Signal(self)
+        self._on_dns_resolvehost_end: Signal[[Any, Any, TraceDnsResolveHostEndParams]] = Signal(
+            self
         )
-        self._on_connection_reuseconn: Signal[_SignalCallback[TraceConnectionReuseconnParams]] = (
-            Signal(self)
-        )
-        self._on_dns_resolvehost_start: Signal[_SignalCallback[TraceDnsResolveHostStartParams]] = (
-            Signal(self)
-        )
-        self._on_dns_resolvehost_end: Signal[_SignalCallback[TraceDnsResolveHostEndParams]] = (
-            Signal(self)
-        )
-        self._on_dns_cache_hit: Signal[_SignalCallback[TraceDnsCacheHitParams]] = Signal(self)
-        self._on_dns_cache_miss: Signal[_SignalCallback[TraceDnsCacheMissParams]] = Signal(self)
-        self._on_request_headers_sent: Signal[_SignalCallback[TraceRequestHeadersSentParams]] = (
-            Signal(self)
+        self._on_dns_cache_hit: Signal[[Any, Any, TraceDnsCacheHitParams]] = Signal(self)
+        self._on_dns_cache_miss: Signal[[Any, Any, TraceDnsCacheMissParams]] = Signal(self)
+        self._on_request_headers_sent: Signal[[Any, Any, TraceRequestHeadersSentParams]] = Signal(
+            self
         )
 
     def trace_config_ctx(self, trace_request_ctx: Any = None) -> _T:
@@ -374,100 +171,100 @@ class TraceConfig(Generic[_T]):
             signal.freeze()
 
     @property
-    def on_request_start(self) -> Signal[_SignalCallback[TraceRequestStartParams]]:
+    def on_request_start(self) -> Signal[[Any, Any, TraceRequestStartParams]]:
         """Sent before the request is prepared and sent."""
         return self._on_request_start
 
     @property
-    def on_request_chunk_sent(self) -> Signal[_SignalCallback[TraceRequestChunkSentParams]]:
+    def on_request_chunk_sent(self) -> Signal[[Any, Any, TraceRequestChunkSentParams]]:
         """Sent for every chunk of the request body written."""
         return self._on_request_chunk_sent
 
     @property
     def on_response_chunk_received(
         self,
-    ) -> Signal[_SignalCallback[TraceResponseChunkReceivedParams]]:
+    ) -> Signal[[Any, Any, TraceResponseChunkReceivedParams]]:
         """Sent for every chunk of the response body read."""
         return self._on_response_chunk_received
 
     @property
-    def on_request_end(self) -> Signal[_SignalCallback[TraceRequestEndParams]]:
+    def on_request_end(self) -> Signal[[Any, Any, TraceRequestEndParams]]:
         """Sent when the response head has been received."""
         return self._on_request_end
 
     @property
-    def on_request_exception(self) -> Signal[_SignalCallback[TraceRequestExceptionParams]]:
+    def on_request_exception(self) -> Signal[[Any, Any, TraceRequestExceptionParams]]:
         """Sent when the request fails with an exception."""
         return self._on_request_exception
 
     @property
-    def on_request_redirect(self) -> Signal[_SignalCallback[TraceRequestRedirectParams]]:
+    def on_request_redirect(self) -> Signal[[Any, Any, TraceRequestRedirectParams]]:
         """Sent when a redirect response is followed."""
         return self._on_request_redirect
 
     @property
     def on_connection_queued_start(
         self,
-    ) -> Signal[_SignalCallback[TraceConnectionQueuedStartParams]]:
+    ) -> Signal[[Any, Any, TraceConnectionQueuedStartParams]]:
         """Sent when the request starts waiting for a free connection (pool limit hit)."""
         return self._on_connection_queued_start
 
     @property
     def on_connection_queued_end(
         self,
-    ) -> Signal[_SignalCallback[TraceConnectionQueuedEndParams]]:
+    ) -> Signal[[Any, Any, TraceConnectionQueuedEndParams]]:
         """Sent when the request stops waiting for a free connection."""
         return self._on_connection_queued_end
 
     @property
     def on_connection_create_start(
         self,
-    ) -> Signal[_SignalCallback[TraceConnectionCreateStartParams]]:
+    ) -> Signal[[Any, Any, TraceConnectionCreateStartParams]]:
         """Sent before a new connection is opened."""
         return self._on_connection_create_start
 
     @property
     def on_connection_create_end(
         self,
-    ) -> Signal[_SignalCallback[TraceConnectionCreateEndParams]]:
+    ) -> Signal[[Any, Any, TraceConnectionCreateEndParams]]:
         """Sent when a new connection is open."""
         return self._on_connection_create_end
 
     @property
     def on_connection_reuseconn(
         self,
-    ) -> Signal[_SignalCallback[TraceConnectionReuseconnParams]]:
+    ) -> Signal[[Any, Any, TraceConnectionReuseconnParams]]:
         """Sent when a pooled connection is reused."""
         return self._on_connection_reuseconn
 
     @property
     def on_dns_resolvehost_start(
         self,
-    ) -> Signal[_SignalCallback[TraceDnsResolveHostStartParams]]:
+    ) -> Signal[[Any, Any, TraceDnsResolveHostStartParams]]:
         """Sent before a host name is resolved."""
         return self._on_dns_resolvehost_start
 
     @property
     def on_dns_resolvehost_end(
         self,
-    ) -> Signal[_SignalCallback[TraceDnsResolveHostEndParams]]:
+    ) -> Signal[[Any, Any, TraceDnsResolveHostEndParams]]:
         """Sent when a host name has been resolved."""
         return self._on_dns_resolvehost_end
 
     @property
-    def on_dns_cache_hit(self) -> Signal[_SignalCallback[TraceDnsCacheHitParams]]:
+    def on_dns_cache_hit(self) -> Signal[[Any, Any, TraceDnsCacheHitParams]]:
         """Sent when a host name is found in the DNS cache."""
         return self._on_dns_cache_hit
 
     @property
-    def on_dns_cache_miss(self) -> Signal[_SignalCallback[TraceDnsCacheMissParams]]:
+    def on_dns_cache_miss(self) -> Signal[[Any, Any, TraceDnsCacheMissParams]]:
         """Sent when a host name is not in the DNS cache."""
         return self._on_dns_cache_miss
 
     @property
     def on_request_headers_sent(
         self,
-    ) -> Signal[_SignalCallback[TraceRequestHeadersSentParams]]:
+    ) -> Signal[[Any, Any, TraceRequestHeadersSentParams]]:
         """Sent when the request head has been written."""
         return self._on_request_headers_sent
 

@@ -1,10 +1,11 @@
-"""Freezable lists and :class:`Signal`, the callback lists of an application.
+"""The callback lists of an application: freezable lists, signals and cleanup contexts.
 
 An :class:`~aioloom.web.Application` keeps its middlewares, its cleanup contexts and its
 signals (``on_startup``, ``on_shutdown``, ``on_cleanup``, ``on_response_prepare``) in
 :class:`FrozenList` objects: ordinary mutable sequences until the application freezes them,
-read-only after. This is aiohttp's ``frozenlist``/``aiosignal`` pair, without the extra
-dependencies::
+read-only after. :class:`FrozenList` and :class:`Signal` (aiohttp's ``frozenlist`` /
+``aiosignal`` pair) are defined once in :mod:`aioloom.http._signals`, shared with the client's
+``TraceConfig``, and re-exported here::
 
     app.on_startup.append(open_database)     # fine before the app starts
     app.freeze()
@@ -20,130 +21,16 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, MutableSequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Any, Generic, ParamSpec, TypeVar, cast, overload
+from typing import Any, Generic, TypeVar, cast
+
+from aioloom.http._signals import FrozenList, Signal
 
 __all__ = ("CleanupContext", "CleanupError", "FrozenList", "Signal", "raise_collected")
 
-_T = TypeVar("_T")
 _A = TypeVar("_A")
-_P = ParamSpec("_P")
-
-
-class FrozenList(MutableSequence[_T]):
-    """A list that becomes read-only after :meth:`freeze`.
-
-    Args:
-        items: the initial items.
-
-    Every mutation of a frozen list raises ``RuntimeError``.
-    """
-
-    __slots__ = ("_frozen", "_items")
-
-    def __init__(self, items: Iterable[_T] = ()) -> None:
-        self._frozen = False
-        self._items: list[_T] = list(items)
-
-    @property
-    def frozen(self) -> bool:
-        """True once :meth:`freeze` was called."""
-        return self._frozen
-
-    def freeze(self) -> None:
-        """Make the list read-only (idempotent)."""
-        self._frozen = True
-
-    def _check(self) -> None:
-        if self._frozen:
-            raise RuntimeError("Cannot modify frozen list.")
-
-    @overload
-    def __getitem__(self, index: int) -> _T: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> MutableSequence[_T]: ...
-
-    def __getitem__(self, index: int | slice) -> _T | MutableSequence[_T]:
-        return self._items[index]
-
-    @overload
-    def __setitem__(self, index: int, value: _T) -> None: ...
-
-    @overload
-    def __setitem__(self, index: slice, value: Iterable[_T]) -> None: ...
-
-    def __setitem__(self, index: int | slice, value: Any) -> None:
-        self._check()
-        self._items[index] = value
-
-    def __delitem__(self, index: int | slice) -> None:
-        self._check()
-        del self._items[index]
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __iter__(self) -> Iterator[_T]:
-        return iter(self._items)
-
-    def __reversed__(self) -> Iterator[_T]:
-        return reversed(self._items)
-
-    def __contains__(self, item: object) -> bool:
-        return item in self._items
-
-    def insert(self, index: int, value: _T) -> None:
-        """Insert ``value`` before ``index``.
-
-        Raises:
-            RuntimeError: the list is frozen.
-        """
-        self._check()
-        self._items.insert(index, value)
-
-    def __eq__(self, other: object) -> bool:
-        return list(self) == other
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, like list
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__}(frozen={self._frozen}, {self._items!r})>"
-
-
-class Signal(FrozenList[Callable[_P, Awaitable[Any]]], Generic[_P]):
-    """An ordered list of async callbacks, all called by :meth:`send`.
-
-    Args:
-        owner: the object the signal belongs to (shown in ``repr``).
-
-    ``Signal[[Application]]`` is the type of a signal whose callbacks take the
-    application; ``Signal[[Request, StreamResponse]]`` is ``on_response_prepare``'s.
-    """
-
-    __slots__ = ("_owner",)
-
-    def __init__(self, owner: object) -> None:
-        super().__init__()
-        self._owner = owner
-
-    async def send(self, *args: _P.args, **kwargs: _P.kwargs) -> None:
-        """Await every callback in order with the given arguments.
-
-        An exception from a callback stops the sending and propagates.
-
-        Raises:
-            RuntimeError: the signal is not frozen yet.
-        """
-        if not self._frozen:
-            raise RuntimeError("Cannot send non-frozen signal.")
-        for receiver in self._items:
-            await receiver(*args, **kwargs)
-
-    def __repr__(self) -> str:
-        return f"<Signal owner={self._owner!r}, frozen={self._frozen}, {self._items!r}>"
 
 
 class CleanupError(RuntimeError):
