@@ -363,6 +363,22 @@ def test_morsel_expires_forms(clock: FakeClock) -> None:
     assert sent(jar, "http://h.test/") == {}
 
 
+@pytest.mark.parametrize(
+    ("seconds", "kept"),
+    [(10**400, True), (-(10**400), False), (float("nan"), True)],
+    ids=["huge", "huge-negative", "nan"],
+)
+def test_morsel_expires_odd_numbers(clock: FakeClock, seconds: float, kept: bool) -> None:
+    # A huge int used to overflow the float addition (OverflowError out of update_cookies);
+    # a NaN deadline sat on top of the expiry heap, where "nan <= now" is never true, so
+    # that the cookies expiring after it were still sent.
+    jar = CookieJar()
+    jar.update_cookies({"odd": _morsel("odd", "1", expires=seconds)}, URL("http://h.test/"))
+    store(jar, "http://h.test/", "short=2; Max-Age=10")
+    clock.now = T0 + 20
+    assert sent(jar, "http://h.test/") == ({"odd": "1"} if kept else {})
+
+
 # -- ordering, repeated names, creation time (RFC 6265 §5.4 step 2, §5.3 step 11.3) ----------
 
 
@@ -675,6 +691,21 @@ def test_saved_file_is_private_json(tmp_path: Path) -> None:
     }
     if os.name == "posix":
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_save_over_a_readable_file_makes_it_owner_only(tmp_path: Path) -> None:
+    # open("w") keeps an existing file's mode: a 0o644 file must not stay world-readable.
+    path = tmp_path / "c.json"
+    path.write_text("{}", encoding="utf-8")
+    path.chmod(0o644)
+    jar = CookieJar()
+    store(jar, "http://h.test/", "a=1")
+    jar.save(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    loaded = CookieJar()
+    loaded.load(path)
+    assert [m.value for m in loaded] == ["1"]
 
 
 def test_load_drops_cookies_expired_meanwhile(tmp_path: Path, clock: FakeClock) -> None:

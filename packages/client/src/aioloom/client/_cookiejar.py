@@ -21,38 +21,42 @@ Values are sent back exactly as the server sent them (the Morsel's ``coded_value
 are written: quoted like :class:`http.cookies.SimpleCookie` (``True``) or as they are.
 
 Persistence: :meth:`CookieJar.save` / :meth:`CookieJar.load` use JSON, in the document shape
-aiohttp 3.14 writes (``{"domain|path": {name: {key, value, coded_value, attributes...,
-host_only, expires_timestamp}}}``). Unlike aiohttp 3.x there is no pickle, not even as a
-fallback: a cookie file is data, and loading an untrusted one must never execute code.
+aiohttp 3.14 writes, and never pickle (``aioloom.client._cookie_file``).
 :meth:`CookieJar.load` validates the whole document before it replaces the jar's content
 and raises ``ValueError`` for anything that is not such a document.
+
+The matching rules live in ``aioloom.client._cookie_rules`` (§5.1.3, §5.1.4, §5.2.3), a
+stored cookie and its expiry time in ``aioloom.client._cookie_morsels`` (§5.2.1, §5.2.2,
+§5.3 step 3); this module keeps the jars: what is stored, replaced, expired and selected.
 """
 
 from __future__ import annotations
 
-import functools
 import heapq
-import ipaddress
 import itertools
-import json
 import logging
-import math
-import os
-import re
 import time
 import warnings
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from http.cookies import BaseCookie, CookieError, Morsel, SimpleCookie
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
 from yarl import URL
 
-from aioloom.http._cookies import parse_cookie_date, parse_set_cookie_headers
+from aioloom.http._cookies import parse_set_cookie_headers
+
+from ._cookie_file import PathLike, read_cookie_file, write_cookie_file
+from ._cookie_morsels import (
+    COOKIE_NAME_RE,
+    UNSAFE_VALUE_RE,
+    StoredCookie,
+    expiry,
+    is_safe,
+    new_morsel,
+)
+from ._cookie_rules import default_path, domain_attribute, domain_match, is_ip_host, path_match
 
 __all__ = (
     "AbstractCookieJar",
@@ -69,116 +73,12 @@ _CookieValue: TypeAlias = str | BaseCookie[str] | Morsel[Any]
 LooseCookies: TypeAlias = (
     Mapping[str, _CookieValue] | Iterable[tuple[str, _CookieValue]] | BaseCookie[str]
 )
-PathLike: TypeAlias = str | os.PathLike[str]
 StrOrURL: TypeAlias = str | URL
 
-# Cookie names as servers send them (the tolerant set aioloom.http._cookies also reads).
-_COOKIE_NAME_RE = re.compile(r"[!#$%&'()*+\-./0-9:<>?@A-Z\[\]^_`a-z{|}~]+")
-# What must never reach the Cookie header: control characters other than HTAB end or break
-# the field line (RFC 9110 §5.5), ";" starts another cookie-pair (RFC 6265 §4.2.1).
-_UNSAFE_VALUE_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f;]")
-# A stored domain from a cookie file: lower-case host name or IP literal characters only.
-_FILE_DOMAIN_RE = re.compile(r"[0-9a-z._:%\-]*")
 _SIMPLE_COOKIE: SimpleCookie = SimpleCookie()
 _EMPTY_URL = URL()
-# The latest expiry kept (the end of year 9999); later dates are clamped to it so that
-# timestamps stay finite and representable as datetimes.
-_MAX_EXPIRY = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc).timestamp()
 # Rebuild the expiry heap once stale entries (replaced cookies) outnumber live ones by this.
 _HEAP_SLACK = 64
-_FLAG_ATTRIBUTES = frozenset(("secure", "httponly", "partitioned"))
-# Saved Morsel attributes; "expires" and "max-age" are relative or textual, the absolute
-# deadline is saved as "expires_timestamp" instead.
-_SAVED_ATTRIBUTES = ("path", "domain", "secure", "httponly", "samesite", "partitioned")
-_SAVED_TEXT_ATTRIBUTES = ("comment", "version")
-
-
-@functools.lru_cache(maxsize=512)
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.partition("%")[0])
-    except ValueError:
-        return False
-    return True
-
-
-def _domain_match(host: str, domain: str) -> bool:
-    # RFC 6265 §5.1.3: identical, or domain is a suffix of host after a "." and host is a
-    # host name (not an IP address).
-    if host == domain:
-        return True
-    return (
-        len(host) > len(domain)
-        and host.endswith(domain)
-        and host[-len(domain) - 1] == "."
-        and not _is_ip(host)
-    )
-
-
-def _default_path(uri_path: str) -> str:
-    # RFC 6265 §5.1.4: the request path up to, not including, its right-most "/".
-    if not uri_path.startswith("/"):
-        return "/"
-    last = uri_path.rfind("/")
-    return uri_path[:last] if last > 0 else "/"
-
-
-def _path_match(request_path: str, cookie_path: str) -> bool:
-    # RFC 6265 §5.1.4 path-match.
-    if request_path == cookie_path:
-        return True
-    if not request_path.startswith(cookie_path):
-        return False
-    return cookie_path.endswith("/") or request_path[len(cookie_path)] == "/"
-
-
-def _new_morsel(name: str, value: str, coded_value: str) -> Morsel[str]:
-    morsel: Morsel[str] = Morsel()
-    # __setstate__ skips Morsel.set's key check, which refuses names servers do send
-    # (e.g. "a[b]"); names are checked against _COOKIE_NAME_RE instead.
-    morsel.__setstate__(  # type: ignore[attr-defined]
-        {"key": name, "value": value, "coded_value": coded_value}
-    )
-    return morsel
-
-
-def _set_attribute(morsel: Morsel[str], name: str, value: str | bool) -> None:
-    # dict.__setitem__: Morsel refuses keys it does not know ("partitioned" before 3.14).
-    dict.__setitem__(morsel, name, value)
-
-
-def _is_safe(name: str, coded_value: str) -> bool:
-    return (
-        _COOKIE_NAME_RE.fullmatch(name) is not None and _UNSAFE_VALUE_RE.search(coded_value) is None
-    )
-
-
-def _expiry(morsel: Morsel[str], now: float) -> float | None:
-    """The expiry time of a cookie (RFC 6265 §5.3 step 3), or None for a session cookie."""
-    max_age = morsel.get("max-age")
-    if max_age not in (None, "") and not isinstance(max_age, bool):
-        try:
-            delta = int(str(max_age))
-        except ValueError:
-            morsel["max-age"] = ""  # RFC 6265 §5.2.2: an invalid Max-Age is ignored
-        else:
-            # §5.2.2: delta <= 0 means "the earliest representable time": expired.
-            # The delta is capped before the addition: a Max-Age of hundreds of digits would
-            # otherwise overflow the float conversion (a hostile server's crash).
-            return min(now + min(delta, _MAX_EXPIRY), _MAX_EXPIRY) if delta > 0 else -math.inf
-    expires: object = morsel.get("expires")
-    if isinstance(expires, str) and expires:
-        when = parse_cookie_date(expires)
-        if when is None:
-            morsel["expires"] = ""  # RFC 6265 §5.2.1: an unparsable date is ignored
-            return None
-        return min(when.timestamp(), _MAX_EXPIRY)
-    if isinstance(expires, datetime):
-        aware = expires if expires.tzinfo else expires.replace(tzinfo=timezone.utc)
-        return min(aware.timestamp(), _MAX_EXPIRY)
-    if isinstance(expires, (int, float)) and not isinstance(expires, bool):
-        return min(now + expires, _MAX_EXPIRY)  # Morsel semantics: seconds from now
-    return None
 
 
 class AbstractCookieJar(Sized, Iterable[Morsel[str]]):
@@ -220,17 +120,6 @@ class AbstractCookieJar(Sized, Iterable[Morsel[str]]):
         """Return the cookies to send with a request to ``request_url``."""
 
 
-@dataclass(slots=True)
-class _StoredCookie:
-    morsel: Morsel[str]
-    domain: str  # "" for a shared cookie
-    path: str
-    host_only: bool
-    expires: float | None
-    created: int  # a counter: the order cookies were first stored (RFC 6265 §5.4 step 2)
-    outgoing: Morsel[str] | None = None  # the bare name/value Morsel filter_cookies hands out
-
-
 def _secure_origins(origins: StrOrURL | Iterable[StrOrURL] | None) -> frozenset[URL]:
     if origins is None:
         return frozenset()
@@ -268,7 +157,7 @@ class CookieJar(AbstractCookieJar):
         self._quote_cookie = quote_cookie
         self._treat_as_secure_origin = _secure_origins(treat_as_secure_origin)
         # domain ("" = shared) -> {(path, name): cookie}; dicts keep storage order.
-        self._cookies: dict[str, dict[tuple[str, str], _StoredCookie]] = {}
+        self._cookies: dict[str, dict[tuple[str, str], StoredCookie]] = {}
         self._size = 0
         self._counter = itertools.count()
         # (expiry, domain, path, name); entries of replaced cookies are skipped lazily.
@@ -343,7 +232,7 @@ class CookieJar(AbstractCookieJar):
             domain: e.g. ``"example.com"`` (also removes ``www.example.com``'s cookies).
         """
         domain = domain.lower().removeprefix(".")
-        self.clear(lambda morsel: _domain_match(morsel["domain"], domain))
+        self.clear(lambda morsel: domain_match(morsel["domain"], domain))
 
     def update_cookies(self, cookies: LooseCookies, response_url: URL = _EMPTY_URL) -> None:
         """Store cookies as RFC 6265 §5.3 says a user agent does.
@@ -363,15 +252,15 @@ class CookieJar(AbstractCookieJar):
         host = response_url.raw_host
         if host is not None:
             host = host.lower()
-            if not self._unsafe and _is_ip(host):
+            if not self._unsafe and is_ip_host(host):
                 return  # aiohttp: no cookies from IP addresses unless unsafe=True
         now = time.time()
         request_path = response_url.raw_path
         for morsel in self._morsels(cookies):
-            if not _is_safe(morsel.key, morsel.coded_value):
+            if not is_safe(morsel.key, morsel.coded_value):
                 client_logger.debug("Ignoring cookie %r: unsafe name or value", morsel.key)
                 continue
-            self._store(morsel, host, request_path, _expiry(morsel, now), now)
+            self._store(morsel, host, request_path, expiry(morsel, now), now)
         self._expire(now)
 
     def _morsels(self, cookies: LooseCookies) -> Iterator[Morsel[str]]:
@@ -386,13 +275,13 @@ class CookieJar(AbstractCookieJar):
                 yield self._plain_morsel(name, value)
 
     def _plain_morsel(self, name: str, value: object) -> Morsel[str]:
-        if _COOKIE_NAME_RE.fullmatch(name) is None:
+        if COOKIE_NAME_RE.fullmatch(name) is None:
             raise CookieError(f"Illegal key {name!r}")
         text = str(value)
         coded = _SIMPLE_COOKIE.value_encode(text)[1] if self._quote_cookie else text
-        if _UNSAFE_VALUE_RE.search(coded) is not None:
+        if UNSAFE_VALUE_RE.search(coded) is not None:
             raise CookieError(f"Illegal value for cookie {name!r}: control character or ';'")
-        return _new_morsel(name, text, coded)
+        return new_morsel(name, text, coded)
 
     def _store(
         self,
@@ -402,26 +291,20 @@ class CookieJar(AbstractCookieJar):
         expires: float | None,
         now: float,
     ) -> None:
-        # RFC 6265 §5.2.3: the Domain attribute, lower-cased, without its leading dot.
-        attribute = str(morsel.get("domain") or "").lower().removeprefix(".")
-        if attribute.endswith("."):
-            attribute = ""  # as aiohttp: a trailing dot makes the attribute ignored
-        elif attribute and not attribute.isascii():
-            try:
-                attribute = URL.build(scheme="http", host=attribute).raw_host or ""
-            except ValueError:
-                return
+        attribute = domain_attribute(morsel.get("domain"))  # RFC 6265 §5.2.3
+        if attribute is None:
+            return
         if not attribute:
             # §5.3 step 6: no Domain attribute -> host-only cookie for the response host.
             domain, host_only = (host, True) if host is not None else ("", False)
-        elif host is not None and not _domain_match(host, attribute):
+        elif host is not None and not domain_match(host, attribute):
             client_logger.debug("Ignoring cookie %r: %r is not %r", morsel.key, host, attribute)
             return  # §5.3 step 6: the domain does not cover the host
         else:
             domain, host_only = attribute, False
         path = str(morsel.get("path") or "")
         if not path.startswith("/"):
-            path = _default_path(request_path)  # §5.2.4, §5.1.4
+            path = default_path(request_path)  # §5.2.4, §5.1.4
         key = (path, morsel.key)
         bucket = self._cookies.get(domain)
         old = bucket.get(key) if bucket is not None else None
@@ -436,7 +319,7 @@ class CookieJar(AbstractCookieJar):
         if old is None:
             self._size += 1
         created = old.created if old is not None else next(self._counter)  # §5.3 step 11.3
-        bucket[key] = _StoredCookie(morsel, domain, path, host_only, expires, created)
+        bucket[key] = StoredCookie(morsel, domain, path, host_only, expires, created)
         if expires is not None:
             heapq.heappush(self._expiry_heap, (expires, domain, path, morsel.key))
 
@@ -496,9 +379,9 @@ class CookieJar(AbstractCookieJar):
         host = (request_url.raw_host or "").lower()
         path = request_url.raw_path or "/"
         secure = self._is_secure(request_url)
-        found: list[_StoredCookie] = []
+        found: list[StoredCookie] = []
         self._select(self._cookies.get(""), host, path, secure, found)
-        if host and not _is_ip(host):
+        if host and not is_ip_host(host):
             candidate = host
             while True:  # the host and every parent domain: all the domains matching it
                 self._select(self._cookies.get(candidate), host, path, secure, found)
@@ -519,28 +402,28 @@ class CookieJar(AbstractCookieJar):
 
     @staticmethod
     def _select(
-        bucket: dict[tuple[str, str], _StoredCookie] | None,
+        bucket: dict[tuple[str, str], StoredCookie] | None,
         host: str,
         path: str,
         secure: bool,
-        found: list[_StoredCookie],
+        found: list[StoredCookie],
     ) -> None:
         if not bucket:
             return
         for cookie in bucket.values():
             if cookie.host_only and cookie.domain != host:
                 continue  # §5.4 step 1: a host-only cookie goes to its host only
-            if not _path_match(path, cookie.path):
+            if not path_match(path, cookie.path):
                 continue
             if cookie.morsel["secure"] and not secure:
                 continue  # §5.4 step 1: Secure cookies only over secure channels
             found.append(cookie)
 
     @staticmethod
-    def _outgoing(cookie: _StoredCookie) -> Morsel[str]:
+    def _outgoing(cookie: StoredCookie) -> Morsel[str]:
         if cookie.outgoing is None:
             morsel = cookie.morsel
-            cookie.outgoing = _new_morsel(morsel.key, morsel.value, morsel.coded_value)
+            cookie.outgoing = new_morsel(morsel.key, morsel.value, morsel.coded_value)
         return cookie.outgoing
 
     def save(self, file_path: PathLike) -> None:
@@ -550,18 +433,9 @@ class CookieJar(AbstractCookieJar):
             file_path: where to write; an existing file is replaced.
         """
         self._expire(time.time())
-        data: dict[str, dict[str, dict[str, object]]] = {}
-        for domain, bucket in self._cookies.items():
-            for (path, name), cookie in bucket.items():
-                data.setdefault(f"{domain}|{path}", {})[name] = _cookie_record(cookie)
-        # Cookies are credentials: never readable by other users, whatever the umask.
-        with open(
-            file_path,
-            "w",
-            encoding="utf-8",
-            opener=lambda name, flags: os.open(name, flags, 0o600),
-        ) as stream:
-            json.dump(data, stream, indent=2)
+        write_cookie_file(
+            file_path, (cookie for bucket in self._cookies.values() for cookie in bucket.values())
+        )
 
     def load(self, file_path: PathLike) -> None:
         """Replace the jar's cookies with those saved in ``file_path`` by :meth:`save`.
@@ -578,95 +452,16 @@ class CookieJar(AbstractCookieJar):
             ValueError: the file is not UTF-8 JSON of the shape :meth:`save` writes (e.g.
                 a pickle, a list, a cookie without a value, an unsafe name or value).
         """
-        text = Path(file_path).read_bytes()
-        try:
-            document = json.loads(text.decode("utf-8"))
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-            raise ValueError(f"{os.fspath(file_path)!r} is not a JSON cookie file: {exc}") from None
-        records = _parse_document(document)
+        records = read_cookie_file(file_path)
         self.clear()
         now = time.time()
         for domain, morsel, host_only, expires in records:
-            if domain and not self._unsafe and _is_ip(domain):
+            if domain and not self._unsafe and is_ip_host(domain):
                 continue
             if host_only:
                 morsel["domain"] = ""
             self._store(morsel, domain or None, "/", expires, now)
         self._expire(now)
-
-
-def _cookie_record(cookie: _StoredCookie) -> dict[str, object]:
-    morsel = cookie.morsel
-    record: dict[str, object] = {
-        "key": morsel.key,
-        "value": morsel.value,
-        "coded_value": morsel.coded_value,
-    }
-    for attribute in (*_SAVED_ATTRIBUTES, *_SAVED_TEXT_ATTRIBUTES):
-        value = morsel.get(attribute)
-        if value:
-            record[attribute] = value if isinstance(value, bool) else str(value)
-    if cookie.host_only:
-        record["host_only"] = True
-    if cookie.expires is not None:
-        record["expires_timestamp"] = cookie.expires
-    return record
-
-
-def _finite(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:  # an integer too large for a float
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _parse_document(document: object) -> list[tuple[str, Morsel[str], bool, float | None]]:
-    if not isinstance(document, dict):
-        raise ValueError("a cookie file holds a JSON object of 'domain|path' keys")
-    records = []
-    for compound, cookies in document.items():
-        domain, bar, path = compound.partition("|")
-        if not bar or _FILE_DOMAIN_RE.fullmatch(domain) is None:
-            raise ValueError(f"invalid cookie file key {compound!r}")
-        if not isinstance(cookies, dict):
-            raise ValueError(f"cookies of {compound!r} must be a JSON object")
-        for name, record in cookies.items():
-            morsel, host_only, expires = _parse_record(name, record, path)
-            records.append((domain, morsel, host_only, expires))
-    return records
-
-
-def _parse_record(name: str, record: object, path: str) -> tuple[Morsel[str], bool, float | None]:
-    if not isinstance(record, dict):
-        raise ValueError(f"cookie {name!r} must be a JSON object")
-    key, value, coded = record.get("key", name), record.get("value"), record.get("coded_value")
-    if not (isinstance(key, str) and isinstance(value, str) and isinstance(coded, str)):
-        raise ValueError(f"cookie {name!r} needs string 'key', 'value' and 'coded_value'")
-    if key != name or not _is_safe(key, coded):
-        raise ValueError(f"cookie {name!r} has an unsafe or mismatched name or value")
-    morsel = _new_morsel(key, value, coded)
-    for attribute in (*_SAVED_ATTRIBUTES, *_SAVED_TEXT_ATTRIBUTES):
-        if attribute not in record:
-            continue
-        item = record[attribute]
-        if not isinstance(item, str) and not (
-            isinstance(item, bool) and attribute in _FLAG_ATTRIBUTES
-        ):
-            raise ValueError(f"cookie {name!r}: bad {attribute!r} value {item!r}")
-        _set_attribute(morsel, attribute, item)
-    if not str(morsel.get("path") or "").startswith("/"):
-        _set_attribute(morsel, "path", path if path.startswith("/") else "/")
-    host_only = record.get("host_only", False)
-    expires = record.get("expires_timestamp")
-    if not isinstance(host_only, bool):
-        raise ValueError(f"cookie {name!r}: 'host_only' must be true or false")
-    deadline = None if expires is None else _finite(expires)
-    if expires is not None and deadline is None:
-        raise ValueError(f"cookie {name!r}: 'expires_timestamp' must be a finite number")
-    return morsel, host_only, None if deadline is None else min(deadline, _MAX_EXPIRY)
 
 
 class DummyCookieJar(AbstractCookieJar):
