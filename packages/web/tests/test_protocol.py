@@ -334,7 +334,7 @@ async def test_client_disconnect_mid_body(serve: Any, cancellation: bool) -> Non
 async def test_read_joins_a_body_that_arrives_in_pieces(
     serve: Any, read_answers: Any, h11_parse: Any
 ) -> None:
-    sizes: list[int] = []
+    sizes: list[float] = []
 
     async def handler(request: BaseRequest) -> StreamResponse:
         limited = request.clone(client_max_size=25)
@@ -625,3 +625,17 @@ async def test_sockname_and_peername(serve: Any, read_answers: Any, h11_parse: A
         (answer,) = h11_parse(await asyncio.wait_for(read_answers(reader, 1), 5))
         assert answer.body == f"{port} 127.0.0.1".encode()
         await _close(writer)
+
+
+def test_split_modules_keep_the_import_paths() -> None:
+    from aioloom.web import _protocol, _protocol_types
+
+    for name in (
+        "AccessLoggerClass",
+        "AccessLoggerLike",
+        "ExpectHandler",
+        "RequestFactory",
+        "UpgradedParser",
+    ):
+        assert getattr(_protocol, name) is getattr(_protocol_types, name)
+        assert name in _protocol.__all__

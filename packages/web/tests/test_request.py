@@ -281,6 +281,35 @@ def test_clone(make_request: Any) -> None:
     assert same.path == req.path and same.headers == req.headers and same is not req
 
 
+def test_clone_keeps_limits_and_class(make_request: Any) -> None:
+    class MyRequest(BaseRequest):
+        pass
+
+    req = make_request(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+    mine = MyRequest(
+        req.message,
+        req.content,
+        req.protocol,
+        req.writer,
+        req.task,
+        req._loop,
+        client_max_size=5,
+        client_max_fields=6,
+    )
+    clone = mine.clone(client_max_fields=9)
+    assert type(clone) is MyRequest
+    assert (clone.client_max_size, clone.client_max_fields) == (5, 9)
+    assert mine.clone().client_max_fields == 6
+
+
+def test_split_modules_keep_the_import_paths() -> None:
+    from aioloom.web import _expect, _request, _request_headers
+
+    assert _request.default_expect_handler is _expect.default_expect_handler
+    assert issubclass(BaseRequest, _request_headers.ParsedHeadersMixin)
+    assert BaseRequest.if_none_match is _request_headers.ParsedHeadersMixin.if_none_match
+
+
 async def test_clone_after_read_fails(make_request: Any) -> None:
     req = make_request(_post(b"abc", "text/plain"))
     await req.read()

@@ -16,34 +16,20 @@ Request bodies are streams fed as bytes arrive; a content-coded body is
 decoded on the fly (see :mod:`._request_body`), and ``Expect: 100-continue`` is answered
 when the handler first waits for body bytes (``expect_handler``).
 
-Timers (all ``loop.call_at``, re-armed lazily instead of once per request):
-
-* ``keepalive_timeout`` (75 s): an idle keep-alive connection is closed.
-* ``request_head_timeout`` (60 s): a request head must arrive in full within this time of
-  its first byte (or of the connection's start): a client dripping a head byte by byte
-  ("slow loris") is answered 408 and disconnected.
-* ``lingering_time`` (10 s): after the handler, an unread request body is read and
-  dropped for at most this long (and at most 1 MiB) so that the next request on the
-  connection is found; otherwise the connection closes. When the server closes with
-  input still unread (an error answer, an unread body) it half-closes first and drops
-  input for this long, so that the client reads the answer instead of a reset.
+Timers (keep-alive, request head deadline, lingering close) and how a connection ends
+are in :mod:`._protocol_closing`; the answers and logs of failed requests in
+:mod:`._protocol_errors`; the types of the protocol's seams in :mod:`._protocol_types`.
 
 A client that half-closes (EOF) still gets the answers to the requests it sent, unless the
 server has ``handler_cancellation`` on and a handler is running: then, as in aiohttp, the
 connection closes and the handler is cancelled.
 
-Bad input: a request the parser rejects is answered with the error's status (400, 413,
-431...) and ``Connection: close``, and logged once on ``aioloom.web.server``. A failing
-handler gives a 500 page (with the traceback only when ``debug`` or the loop's debug mode
-is on). Status lines say ``HTTP/1.1`` (``HTTP/1.0`` to 1.0 clients), never another version.
+Bad input (a request the parser rejects) is answered with the error's status and
+``Connection: close``, a failing handler with a 500 page (see :mod:`._protocol_errors`).
+Status lines say ``HTTP/1.1`` (``HTTP/1.0`` to 1.0 clients), never another version.
 
-Upgrades (the seam the WebSocket integration uses): when the parser reports an upgrade
-(``Upgrade: websocket`` with ``Connection: upgrade``, or CONNECT), the request goes to the
-handler as usual. A handler that accepts it calls :meth:`RequestHandler.set_parser` with
-an object that has ``feed_data(data) -> (eof: bool, tail: bytes)`` and ``feed_eof()``;
-every byte after the request head (the parser's tail, then all later input) goes to it.
-When the handler returns, the connection is closed, upgraded or not (the HTTP parser
-cannot resume after an upgrade).
+Upgrades (the seam the WebSocket integration uses: :meth:`RequestHandler.set_parser`) are
+described in :mod:`._protocol_upgrade`.
 """
 
 from __future__ import annotations
@@ -52,16 +38,15 @@ import asyncio
 import collections
 import logging
 import socket
-import sys
 import warnings
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, Final
 
 from aioloom.http import hdrs
-from aioloom.http._exceptions import BadHttpMethod, HttpProcessingError
+from aioloom.http._exceptions import HttpProcessingError
 from aioloom.http._messages import RawRequestMessage
 from aioloom.http._parser import EndOfMessage, HttpRequestParser
-from aioloom.http.aio._abc import AbstractStreamWriter
 from aioloom.http.aio._protocol import BaseProtocol
 from aioloom.http.aio._streams import EMPTY_PAYLOAD, StreamReader
 from aioloom.http.aio._writer import StreamWriter
@@ -69,8 +54,36 @@ from aioloom.http.aio._writer import StreamWriter
 from ._deadline import Deadline
 from ._errors import ERROR_MESSAGE, ErrInfo, error_response
 from ._exceptions import HTTPException, HTTPInternalServerError
+from ._expect import default_expect_handler
 from ._log import AccessLogger, access_logger, server_logger
-from ._request import BaseRequest, default_expect_handler
+from ._protocol_closing import (
+    arm_head_timer,
+    awaits_continue,
+    close_lingering,
+    fail_pending,
+    finish_connection,
+    half_closed,
+    on_head_timeout,
+    on_keepalive_timeout,
+    settle_body,
+)
+from ._protocol_errors import (
+    answer_error,
+    copy_answer,
+    log_request_error,
+    make_error_handler,
+    on_parse_error,
+    response_for,
+)
+from ._protocol_types import (
+    AccessLoggerClass,
+    AccessLoggerLike,
+    ExpectHandler,
+    RequestFactory,
+    UpgradedParser,
+)
+from ._protocol_upgrade import attach_parser, feed_upgraded
+from ._request import BaseRequest
 from ._request_body import (
     BodyReceiver,
     ExpectContinueReader,
@@ -82,52 +95,20 @@ from ._response import Response, StreamResponse
 if TYPE_CHECKING:
     from ._server import Server
 
-__all__ = ("PayloadAccessError", "RequestHandler", "RequestPayloadError")
+# The seam types stay importable from here (the server imports RequestFactory).
+__all__ = (
+    "AccessLoggerClass",
+    "AccessLoggerLike",
+    "ExpectHandler",
+    "PayloadAccessError",
+    "RequestFactory",
+    "RequestHandler",
+    "RequestPayloadError",
+    "UpgradedParser",
+)
 
 _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
-_REQUEST_TIMEOUT: Final = (
-    b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-)
-# At most this much of an unread request body is read and dropped after the handler to
-# keep the connection usable; a larger rest is cheaper to drop with the connection.
-_MAX_DRAIN: Final = 2**20
 _PAYLOAD_ACCESS_ERROR: Final = PayloadAccessError()
-
-
-def _copy_answer(exc: HTTPException) -> Response:
-    """A fresh response like ``exc``, for an exception instance raised again."""
-    return Response(status=exc.status, reason=exc.reason, text=exc.text, headers=exc.headers)
-
-
-def _awaits_continue(payload: ExpectContinueReader) -> bool:
-    """True when the client waits for ``100 Continue`` that never went out."""
-    return not payload.continue_sent and payload.total_bytes == 0 and not payload.is_eof()
-
-
-class AccessLoggerLike(Protocol):
-    """What the protocol needs from an access logger (``aiohttp.abc.AbstractAccessLogger``)."""
-
-    @property
-    def enabled(self) -> bool: ...
-
-    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None: ...
-
-
-AccessLoggerClass = Callable[[logging.Logger, str], AccessLoggerLike]
-RequestFactory = Callable[
-    [RawRequestMessage, StreamReader, "RequestHandler", AbstractStreamWriter, "asyncio.Task[None]"],
-    BaseRequest,
-]
-ExpectHandler = Callable[[BaseRequest], Awaitable[Any]]
-
-
-class UpgradedParser(Protocol):
-    """What :meth:`RequestHandler.set_parser` accepts (e.g. a WebSocket frame reader)."""
-
-    def feed_data(self, data: bytes) -> tuple[bool, bytes]: ...
-
-    def feed_eof(self) -> Any: ...
-
 
 _Message = tuple[RawRequestMessage | ErrInfo, StreamReader]
 
@@ -159,7 +140,7 @@ class RequestHandler(BaseProtocol):
         max_pipelined_requests: requests that may wait behind the one being served
             before the connection stops reading.
         expect_handler: answers ``Expect`` when the handler first reads the body
-            (default: :func:`~aioloom.web._request.default_expect_handler`).
+            (default: :func:`~aioloom.web._expect.default_expect_handler`).
     """
 
     def __init__(
@@ -231,8 +212,8 @@ class RequestHandler(BaseProtocol):
         self._upgrade_parser: UpgradedParser | None = None
         self._data_received_cb: Callable[[], None] | None = None
         self._message_tail = b""
-        self._keepalive_timer = Deadline(loop, self._on_keepalive_timeout)
-        self._head_timer = Deadline(loop, self._on_head_timeout)
+        self._keepalive_timer = Deadline(loop, partial(on_keepalive_timeout, self))
+        self._head_timer = Deadline(loop, partial(on_head_timeout, self))
         self._head_started = False
         self._linger_handle: asyncio.TimerHandle | None = None
 
@@ -272,7 +253,7 @@ class RequestHandler(BaseProtocol):
                     pass
         assert self._manager is not None and self.transport is not None
         self._manager.connection_made(self, self.transport)
-        self._arm_head_timer(started=False)
+        arm_head_timer(self, started=False)
 
     def connection_lost(self, exc: BaseException | None) -> None:
         """Stop everything: fail body reads, cancel timers (and the handler, if asked)."""
@@ -284,18 +265,7 @@ class RequestHandler(BaseProtocol):
         self._force_close = True
         super().connection_lost(exc)
         self._cancel_timers()
-        error = exc if exc is not None else ConnectionResetError("Connection lost")
-        if self._current_request is not None:
-            self._current_request._cancel(error)
-        self._receiver.fail(error)
-        while self._messages:
-            _, payload = self._messages.popleft()
-            payload.set_exception(error)
-        if manager.handler_cancellation and self._task is not None:
-            self._task.cancel()
-        if self._upgrade_parser is not None:
-            self._upgrade_parser.feed_eof()
-            self._upgrade_parser = None
+        fail_pending(self, exc, cancel_handler=manager.handler_cancellation)
 
     def eof_received(self) -> bool:
         """The client half-closed: finish the queued requests, then close.
@@ -304,26 +274,7 @@ class RequestHandler(BaseProtocol):
         client is gone (aiohttp's semantics): the connection closes and the handler is
         cancelled. Off (the default), the handler finishes and its answer is sent.
         """
-        self._eof = True
-        if self._discarding:
-            return False
-        if self._upgraded:
-            if self._upgrade_parser is not None:
-                self._upgrade_parser.feed_eof()
-            return False
-        try:
-            self._parser.feed_eof()
-        except HttpProcessingError as exc:
-            self._receiver.fail(RequestPayloadError(f"Incomplete request body: {exc.message}"))
-        if self._task is None and not self._messages:
-            return False  # idle: the transport closes itself
-        manager = self._manager
-        if manager is not None and manager.handler_cancellation and self._task is not None:
-            # aiohttp's semantics: with handler_cancellation the peer's EOF means the client
-            # is gone; closing makes connection_lost() cancel the running handler.
-            return False
-        self._close = True
-        return True  # keep the write side open for the pending answers
+        return half_closed(self)
 
     def _cancel_timers(self) -> None:
         self._keepalive_timer.cancel()
@@ -345,18 +296,18 @@ class RequestHandler(BaseProtocol):
                 if parser.feed_data(data)[0]:
                     self.close()
             else:
-                self._feed_upgraded(data)
+                feed_upgraded(self, data)
             return
         try:
             events, upgraded, tail = self._parser.feed_data(data)
         except HttpProcessingError as exc:
-            self._on_parse_error(exc)
+            on_parse_error(self, exc)
             return
         if events:
             if self._dispatch(events):
                 self._head_timer.clear()
         elif self._receiver.stream is None:
-            self._arm_head_timer(started=True)  # all of it went into a partial head
+            arm_head_timer(self, started=True)  # all of it went into a partial head
         if upgraded:
             self._upgraded = True
             self._message_tail = tail
@@ -408,38 +359,6 @@ class RequestHandler(BaseProtocol):
                     messages.append((event, receiver.start(event)))
         return got_head
 
-    def _on_parse_error(self, exc: HttpProcessingError) -> None:
-        """Answer a malformed request in order (or fail the body being received)."""
-        self._discarding = True
-        self._close = True
-        self._head_timer.clear()
-        if self._receiver.stream is not None:
-            # The error is in a body: its handler is told through its read call.
-            error = RequestPayloadError(f"Bad request body: {exc.message}")
-            error.__cause__ = exc
-            self._receiver.fail(error)
-        else:
-            status = exc.code if 400 <= exc.code < 600 else 400
-            self._messages.append((ErrInfo(status, exc, exc.message), EMPTY_PAYLOAD))
-        if self._task is None:
-            if self._messages:
-                self._start_next()
-            else:
-                self._close_lingering()
-
-    def _feed_upgraded(self, data: bytes) -> None:
-        parser = self._upgrade_parser
-        if parser is None:
-            self._message_tail += data
-            if len(self._message_tail) > self._read_bufsize:
-                self.pause_reading()  # nobody took the connection yet
-            return
-        if self._data_received_cb is not None:
-            self._data_received_cb()
-        eof, _ = parser.feed_data(data)
-        if eof:
-            self.close()
-
     def set_parser(
         self, parser: UpgradedParser, data_received_cb: Callable[[], None] | None = None
     ) -> None:
@@ -452,17 +371,7 @@ class RequestHandler(BaseProtocol):
         Raises:
             RuntimeError: a parser was already set.
         """
-        if self._upgrade_parser is not None:
-            raise RuntimeError("The connection already has an upgraded parser")
-        self._upgraded = True
-        self._upgrade_parser = parser
-        self._data_received_cb = data_received_cb
-        tail, self._message_tail = self._message_tail, b""
-        if tail:
-            eof, _ = parser.feed_data(tail)
-            if eof:
-                self.close()
-        self.resume_reading()
+        attach_parser(self, parser, data_received_cb)
 
     # -- flow control -----------------------------------------------------------------------
 
@@ -471,32 +380,6 @@ class RequestHandler(BaseProtocol):
         if len(self._messages) >= self._max_pipelined:
             return
         super().resume_reading()
-
-    # -- timers -----------------------------------------------------------------------------
-
-    def _arm_head_timer(self, *, started: bool) -> None:
-        self._head_started = started or (self._head_started and self._head_timer.when is not None)
-        if self._head_timer.when is None:
-            self._head_timer.set_in(self._head_timeout)
-
-    def _on_head_timeout(self) -> None:
-        if self.transport is None:
-            return
-        if self._task is not None or self._messages:
-            self._close = True  # answer what is queued, then stop
-            return
-        self.log_debug("Request head not received in %s s: closing", self._head_timeout)
-        if self._head_started:
-            self.transport.write(_REQUEST_TIMEOUT)  # RFC 9110 §15.5.9
-        self._close_lingering()
-
-    def _on_keepalive_timeout(self) -> None:
-        if self.transport is None or self._task is not None or self._messages:
-            return  # busy: the timer is armed again when the connection turns idle
-        if self._head_timer.when is not None:
-            return  # a head is arriving: its own deadline applies
-        self.log_debug("Keep-alive timeout: closing idle connection")
-        self.force_close()
 
     # -- closing ----------------------------------------------------------------------------
 
@@ -518,20 +401,6 @@ class RequestHandler(BaseProtocol):
         if self.transport is not None:
             self.transport.close()
             self.transport = None
-
-    def _close_lingering(self) -> None:
-        """Half-close, drop input for ``lingering_time``, then close (RFC 9112 §9.6)."""
-        transport = self.transport
-        if transport is None or transport.is_closing():
-            return
-        self._discarding = True
-        if self._eof or not self._lingering_time or not transport.can_write_eof():
-            transport.close()
-            return
-        self.resume_reading()  # read (and drop) whatever the client still sends
-        transport.write_eof()
-        if self._linger_handle is None:
-            self._linger_handle = self._loop.call_later(self._lingering_time, self.force_close)
 
     # -- 100-continue -----------------------------------------------------------------------
 
@@ -566,7 +435,7 @@ class RequestHandler(BaseProtocol):
             self.resume_reading()  # resume at half the limit: refill in batches
         writer = StreamWriter(self, loop)
         if isinstance(message, ErrInfo):
-            handler = self._make_error_handler(message)
+            handler = make_error_handler(self, message)
             head = ERROR_MESSAGE
         else:
             handler = self._request_handler
@@ -590,13 +459,13 @@ class RequestHandler(BaseProtocol):
             try:
                 resp = await handler(request)
             except HTTPException as exc:
-                resp = exc if not exc.prepared else _copy_answer(exc)
+                resp = exc if not exc.prepared else copy_answer(exc)
             except (asyncio.CancelledError, ConnectionError) as exc:
                 if isinstance(exc, asyncio.CancelledError) or self.transport is None:
                     raise  # cancelled, or the client is gone: nothing to answer
-                resp = self._error_response(request, 500, exc)
+                resp = answer_error(self, request, 500, exc)
             except Exception as exc:
-                resp = self._response_for(request, exc)
+                resp = response_for(self, request, exc)
             else:
                 if type(resp) is not Response and getattr(resp, "__http_exception__", False):
                     warnings.warn(
@@ -606,14 +475,14 @@ class RequestHandler(BaseProtocol):
                         stacklevel=1,
                     )
             self._current_request = None
-            if type(payload) is ExpectContinueReader and _awaits_continue(payload):
+            if type(payload) is ExpectContinueReader and awaits_continue(payload):
                 if isinstance(resp, StreamResponse) and not resp.prepared:
                     resp.force_close()  # the body never comes: say so in the answer
             reset = await self.finish_response(request, resp, start)
             if not reset and self.transport is not None:
                 keep_alive = bool(resp.keep_alive)
                 if keep_alive and not payload.is_eof():
-                    keep_alive = await self._settle_body(payload)
+                    keep_alive = await settle_body(self, payload)
         except asyncio.CancelledError:
             self.log_debug("Ignored premature client disconnection")
             self.force_close()
@@ -632,37 +501,6 @@ class RequestHandler(BaseProtocol):
                 payload.set_exception(_PAYLOAD_ACCESS_ERROR)
             self._task = None
         self._after_response(keep_alive)
-
-    def _response_for(self, request: BaseRequest, exc: Exception) -> StreamResponse:
-        """The answer for a handler that raised ``exc`` (not an HTTPException)."""
-        if isinstance(exc, asyncio.TimeoutError):
-            self.log_debug("Request handler timed out.", exc_info=exc)
-            return self._error_response(request, 504)
-        if isinstance(exc, RequestPayloadError):
-            return self._error_response(request, 400, exc, str(exc))
-        return self._error_response(request, 500, exc)
-
-    async def _settle_body(self, payload: StreamReader) -> bool:
-        """Make sure the next request can be parsed: drain the unread body or give up.
-
-        Returns:
-            True when the connection can be kept open.
-        """
-        if isinstance(payload, ExpectContinueReader) and _awaits_continue(payload):
-            return False  # the client still waits for 100 Continue: close instead
-        if self._close or self._upgraded or not self._lingering_time:
-            return False
-        deadline = self._loop.time() + self._lingering_time
-        drained = 0
-        try:
-            while not payload.is_eof() and drained <= _MAX_DRAIN:
-                remaining = deadline - self._loop.time()
-                if remaining <= 0:
-                    return False
-                drained += len(await asyncio.wait_for(payload.readany(), remaining))
-        except (asyncio.TimeoutError, ConnectionError, RequestPayloadError):
-            return False
-        return payload.is_eof()
 
     def _after_response(self, keep_alive: bool) -> None:
         if self._force_close or self.transport is None:
@@ -684,29 +522,9 @@ class RequestHandler(BaseProtocol):
             or self._messages
             or (self._receiver.stream is not None and not self._eof)
         ):
-            self._close_lingering()  # input is left unread: do not reset the answer
+            close_lingering(self)  # input is left unread: do not reset the answer
         else:
             self.transport.close()
-
-    def _error_response(
-        self,
-        request: BaseRequest,
-        status: int,
-        exc: BaseException | None = None,
-        message: str | None = None,
-    ) -> StreamResponse:
-        """The error answer after a failed handler, on a fresh writer.
-
-        Raises:
-            ConnectionError: part of another answer is on the wire already.
-        """
-        if request.writer.output_size > 0:
-            raise ConnectionError(
-                "Response is sent already, cannot send another response with the error message"
-            )
-        # A head the failed handler prepared but never flushed is dropped with its writer.
-        request._payload_writer = StreamWriter(self, self._loop)
-        return self.handle_error(request, status, exc, message)
 
     async def finish_response(
         self, request: BaseRequest, resp: StreamResponse, start_time: float | None
@@ -747,7 +565,7 @@ class RequestHandler(BaseProtocol):
         The answer closes the connection. A 500 page shows the traceback only in debug
         mode; it is HTML when the client accepts ``text/html``.
         """
-        self._log_error(request, status, exc)
+        log_request_error(self, request, status, exc)
         return error_response(
             status,
             exc,
@@ -755,23 +573,6 @@ class RequestHandler(BaseProtocol):
             debug=self.debug or self._loop.get_debug(),
             accept=request.headers.get(hdrs.ACCEPT, ""),
         )
-
-    def _log_error(self, request: BaseRequest, status: int, exc: BaseException | None) -> None:
-        if status >= 500:
-            self.log_exception("Error handling request from %s", request.remote, exc_info=exc)
-        elif isinstance(exc, BadHttpMethod) and self._request_count <= 1:
-            # Usually TLS or another protocol sent to an HTTP port: not worth a warning.
-            self.logger.debug("Bad HTTP method from %s: %s", request.remote, exc)
-        elif exc is not None:
-            self.logger.warning("Bad request from %s: %r", request.remote, exc)
-
-    def _make_error_handler(
-        self, err_info: ErrInfo
-    ) -> Callable[[BaseRequest], Awaitable[StreamResponse]]:
-        async def handler(request: BaseRequest) -> StreamResponse:
-            return self.handle_error(request, err_info.status, err_info.exc, err_info.message)
-
-        return handler
 
     # -- logging -----------------------------------------------------------------------------
 
@@ -796,19 +597,4 @@ class RequestHandler(BaseProtocol):
 
     async def shutdown(self, timeout: float | None = 15.0) -> None:
         """Finish the request in progress (within ``timeout``), then close the connection."""
-        self._close = True
-        self._force_close = True  # no further requests are started
-        self._keepalive_timer.cancel()
-        task = self._task
-        if task is not None and not task.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(task), timeout)
-            except (asyncio.CancelledError, asyncio.TimeoutError):
-                current = asyncio.current_task()
-                if sys.version_info >= (3, 11) and current is not None and current.cancelling():
-                    raise
-            if not task.done():
-                task.cancel()
-        if self.transport is not None:
-            self.transport.close()
-            self.transport = None
+        await finish_connection(self, timeout)

@@ -13,10 +13,9 @@ default) while reading, with :class:`~aioloom.web.HTTPRequestEntityTooLarge` (41
 ``multipart()`` and multipart ``post()`` need the ``aioloom-web[multipart]`` extra, imported
 only when called.
 
-``Expect: 100-continue`` (RFC 9110 §10.1.1): the server answers ``100 Continue`` only when
-the handler first waits for body bytes, through :func:`default_expect_handler` (or the
-``expect_handler`` given to the server); a declared Content-Length over
-``client_max_size`` gets 413 instead, and the body is never sent.
+Around the classes: the headers parsed on first use (cookies, ``Forwarded``, ``Range``,
+preconditions) are in :mod:`._request_headers`, ``clone()`` in :mod:`._request_clone`, and
+the ``Expect: 100-continue`` answer (:func:`default_expect_handler`) in :mod:`._expect`.
 """
 
 from __future__ import annotations
@@ -25,40 +24,32 @@ import asyncio
 import json
 import socket
 import warnings
-from collections.abc import Iterator, Mapping, MutableMapping
-from datetime import datetime
-from types import MappingProxyType
+from collections.abc import Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast, overload
 
-from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
+from multidict import CIMultiDictProxy, MultiDict, MultiDictProxy
 from yarl import URL
 
 from aioloom.http import hdrs
 from aioloom.http._chainmap import ChainMapProxy
-from aioloom.http._cookies import parse_cookie_header
-from aioloom.http._dates import parse_http_date
-from aioloom.http._etag import ETag
-from aioloom.http._messages import HttpVersion, HttpVersion11, RawHeaders, RawRequestMessage
+from aioloom.http._messages import HttpVersion, RawHeaders, RawRequestMessage
 from aioloom.http.aio._abc import AbstractStreamWriter
 from aioloom.http.aio._streams import EmptyStreamReader, StreamReader
 
-from ._conditional import parse_etag_list, parse_range
 from ._content_type import HeadersMixin
-from ._exceptions import (
-    HTTPExpectationFailed,
-    HTTPRequestEntityTooLarge,
-    HTTPUnsupportedMediaType,
-)
-from ._forwarded import parse_forwarded
+from ._exceptions import HTTPRequestEntityTooLarge, HTTPUnsupportedMediaType
+from ._expect import default_expect_handler
 from ._keys import RequestKey
 from ._reify import reify
-from ._request_body import ExpectContinueReader
+from ._request_clone import SENTINEL as _SENTINEL
+from ._request_clone import clone_request
 from ._request_form import (
     FileField,
     multipart_reader_class,
     read_multipart,
     read_urlencoded,
 )
+from ._request_headers import ParsedHeadersMixin
 from ._signals import Signal
 from ._typedefs import JSONDecoder, LooseHeaders, StrOrURL
 
@@ -76,33 +67,8 @@ DEFAULT_CLIENT_MAX_SIZE: Final = 2**20
 DEFAULT_CLIENT_MAX_FIELDS: Final = 1000
 """aiohttp 3.14's default ``client_max_fields``: form fields ``post()`` accepts."""
 
-_SENTINEL: Final[Any] = object()
 
-
-async def default_expect_handler(request: BaseRequest) -> None:
-    """Answer ``Expect`` as aiohttp does (RFC 9110 §10.1.1).
-
-    For ``100-continue`` on HTTP/1.1 send ``100 Continue``, unless the declared
-    Content-Length is over ``client_max_size``; other expectations get 417. HTTP/1.0
-    requests are ignored (their Expect must be ignored).
-
-    Raises:
-        HTTPRequestEntityTooLarge: the declared body is too large (413).
-        HTTPExpectationFailed: an expectation other than 100-continue (417).
-    """
-    if request.version != HttpVersion11:
-        return
-    expect = request.headers.get(hdrs.EXPECT, "")
-    if expect.lower() != "100-continue":
-        raise HTTPExpectationFailed(text=f"Unknown Expect: {expect}")
-    max_size = request.client_max_size
-    length = request.content_length
-    if max_size and length is not None and length > max_size:
-        raise HTTPRequestEntityTooLarge(max_size=max_size, actual_size=length)
-    request._send_continue()
-
-
-class BaseRequest(MutableMapping[Any, Any], HeadersMixin):
+class BaseRequest(MutableMapping[Any, Any], ParsedHeadersMixin, HeadersMixin):
     """An HTTP request (aiohttp's ``BaseRequest``): what the low-level server hands over.
 
     Args:
@@ -199,46 +165,17 @@ class BaseRequest(MutableMapping[Any, Any], HeadersMixin):
         Raises:
             RuntimeError: the body was already read.
         """
-        if self._read_bytes:
-            raise RuntimeError("Cannot clone request after reading its content")
-        changes: dict[str, Any] = {}
-        if method is not _SENTINEL:
-            changes["method"] = method
-        if rel_url is not _SENTINEL:
-            new_url = URL(rel_url)
-            changes["url"] = new_url
-            changes["path"] = str(new_url)
-        if headers is not _SENTINEL:
-            new_headers = CIMultiDictProxy(CIMultiDict(headers))
-            changes["headers"] = new_headers
-            changes["raw_headers"] = tuple(
-                (k.encode("utf-8"), v.encode("utf-8")) for k, v in new_headers.items()
-            )
-        message = self._message._replace(**changes)
-        overrides: dict[str, str] = {}
-        for name, value in (("scheme", scheme), ("host", host), ("remote", remote)):
-            if value is not _SENTINEL:
-                overrides[name] = value
-        if client_max_size is _SENTINEL:
-            client_max_size = self._client_max_size
-        if client_max_fields is _SENTINEL:
-            client_max_fields = self._client_max_fields
-        clone = self.__class__(
-            message,
-            self._payload,
-            self._protocol,
-            self._payload_writer,
-            self._task,
-            self._loop,
+        return clone_request(
+            self,
+            method=method,
+            rel_url=rel_url,
+            headers=headers,
+            scheme=scheme,
+            host=host,
+            remote=remote,
             client_max_size=client_max_size,
             client_max_fields=client_max_fields,
-            state=self._state.copy(),
-            **overrides,
         )
-        payload = self._payload
-        if isinstance(payload, ExpectContinueReader) and payload.expect_request is self:
-            payload.expect_request = clone  # the clone's client_max_size applies
-        return clone
 
     # -- the connection -----------------------------------------------------------------
 
@@ -385,50 +322,6 @@ class BaseRequest(MutableMapping[Any, Any], HeadersMixin):
     def query_string(self) -> str:
         """The decoded query string, e.g. ``id=10``."""
         return self._rel_url.query_string
-
-    @reify
-    def forwarded(self) -> tuple[Mapping[str, str], ...]:
-        """The parsed ``Forwarded`` headers (RFC 7239), one mapping per proxy."""
-        return parse_forwarded(self._headers.getall(hdrs.FORWARDED, ()))
-
-    @reify
-    def cookies(self) -> Mapping[str, str]:
-        """The cookies sent by the client (read-only)."""
-        return MappingProxyType(parse_cookie_header(self._headers.get(hdrs.COOKIE, "")))
-
-    @reify
-    def http_range(self) -> slice:
-        """The ``Range`` header as a slice (see :func:`._conditional.parse_range`).
-
-        Raises:
-            ValueError: the Range value is malformed.
-        """
-        return parse_range(self._headers.get(hdrs.RANGE))
-
-    @reify
-    def if_modified_since(self) -> datetime | None:
-        """If-Modified-Since as an aware datetime, or None (absent or invalid)."""
-        return parse_http_date(self._headers.get(hdrs.IF_MODIFIED_SINCE))
-
-    @reify
-    def if_unmodified_since(self) -> datetime | None:
-        """If-Unmodified-Since as an aware datetime, or None (absent or invalid)."""
-        return parse_http_date(self._headers.get(hdrs.IF_UNMODIFIED_SINCE))
-
-    @reify
-    def if_match(self) -> tuple[ETag, ...] | None:
-        """The entity tags of If-Match, or None."""
-        return parse_etag_list(self._headers.get(hdrs.IF_MATCH))
-
-    @reify
-    def if_none_match(self) -> tuple[ETag, ...] | None:
-        """The entity tags of If-None-Match, or None."""
-        return parse_etag_list(self._headers.get(hdrs.IF_NONE_MATCH))
-
-    @reify
-    def if_range(self) -> datetime | None:
-        """If-Range as an aware datetime, or None (absent, invalid or an entity tag)."""
-        return parse_http_date(self._headers.get(hdrs.IF_RANGE))
 
     # -- the body ---------------------------------------------------------------------------
 
