@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from aioloom.web._app import Application
@@ -332,3 +332,130 @@ def test_a_plan_dropped_for_the_root_drops_the_root_plan_too() -> None:
     router._root_plan = ()
     router.add_post("/{name}", handler)  # a route on an indexed resource: key "/" changes
     assert router._root_plan is None
+
+
+# -- the parent-key shortcut: a path whose parent key starts with <key>/{name} ----------------
+
+_TABLES = {
+    "tail first": [
+        ("GET", "/user/{id}"),
+        ("GET", "/user/{id}/posts"),
+        ("POST", r"/user/{n:\d+}"),
+    ],
+    "regex first": [("POST", r"/user/{n:\d+}"), ("GET", "/user/{id}")],
+    "any method after": [("GET", "/user/{id}"), ("*", "/user/{x}"), ("*", "/user/{x}/y")],
+    "static beside": [("GET", "/user/me"), ("GET", "/user/{id}"), ("GET", "/user2/{id}")],
+    "under a prefix key": [("GET", "/a/b/{id}"), ("PUT", "/a/{x}")],
+}
+
+
+def _table(name: str) -> UrlDispatcher:
+    router = UrlDispatcher()
+    for method, path in _TABLES[name]:
+        router.add_route(method, path, handler)
+    return router
+
+
+def _answer(info: Any) -> tuple[object, ...]:
+    """What a client would see of a match info: variables, route, or 404/405 and Allow."""
+    error = info.http_exception
+    if error is not None:
+        return (error.status, frozenset(getattr(error, "allowed_methods", ())))
+    return (dict(info), info.route.method, info.route.resource.canonical)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],  # a stateless factory
+)
+@given(
+    table=st.sampled_from(sorted(_TABLES)),
+    parent=st.sampled_from(["/user", "/user2", "/a", "/a/b", "/user/1", ""]),
+    value=st.text(alphabet=st.sampled_from("a1/%2F.me"), max_size=6),
+    method=st.sampled_from(["GET", "POST", "PUT"]),
+)
+@example(table="static beside", parent="/user", value="me", method="GET")
+@example(table="tail first", parent="/user", value="12", method="POST")
+@example(table="regex first", parent="/user", value="12", method="GET")
+@example(table="any method after", parent="/user", value="x", method="PUT")
+def test_the_shortcut_answers_as_the_walk_does(
+    make_app_request: Any, table: str, parent: str, value: str, method: str
+) -> None:
+    target = f"{parent}/{value}"
+    request = make_app_request(raw(method, target))
+    shortcut, walk = _table(table), _table(table)
+    # Requests that reach every key build the plans, and the shortcuts of the first router.
+    for warm in ["/user/w/w/w", "/user2/w", "/a/b/w/w", target]:
+        for router in (shortcut, walk):
+            _done(router.resolve(make_app_request(raw(method, warm))))
+    walk._value_resolvers.clear()  # the plans stay: every later request walks
+    assert _answer(_done(shortcut.resolve(request))) == _answer(_done(walk.resolve(request)))
+
+
+def _done(coro: Any) -> Any:
+    """The result of a coroutine that finishes without suspending (a router of plain and
+    dynamic resources never awaits): hypothesis calls its test synchronously."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value
+    coro.close()
+    raise AssertionError("the router suspended")
+
+
+async def test_the_shortcut_is_taken_only_for_a_tail_resource_first_under_its_key(
+    resolve: Any,
+) -> None:
+    tail_first, regex_first = _table("tail first"), _table("regex first")
+    for router in (tail_first, regex_first):
+        await resolve(router, "GET", "/user/7")
+    assert set(tail_first._value_resolvers) == {"/user"}
+    assert regex_first._value_resolvers == {}
+    # Taken: the walk's plan is not consulted (an empty plan would find nothing).
+    tail_first._plans["/user"] = ()
+    assert dict(await resolve(tail_first, "GET", "/user/7")) == {"id": "7"}
+    # Not taken when the method has no route there: the walk answers (here, 404 or 405).
+    assert (await resolve(tail_first, "DELETE", "/user/7")).http_exception.status == 404
+
+
+async def test_a_static_path_as_long_as_the_path_comes_first(resolve: Any) -> None:
+    router = _table("static beside")
+    for _ in range(2):
+        assert (await resolve(router, "GET", "/user/me")).route.resource.canonical == "/user/me"
+        assert dict(await resolve(router, "GET", "/user/mo")) == {"id": "mo"}
+
+
+async def test_a_route_added_later_reaches_the_shortcut(resolve: Any) -> None:
+    router = UrlDispatcher()
+    resource = router.add_resource("/user/{id}")
+    resource.add_route("GET", handler)
+    assert (await resolve(router, "POST", "/user/7")).http_exception.status == 405
+    assert "/user" in router._value_resolvers
+    resource.add_route("POST", handler)  # the key's plan and shortcut are dropped
+    assert "/user" not in router._value_resolvers
+    info = await resolve(router, "POST", "/user/7")
+    assert info.http_exception is None
+    assert info.route.method == "POST"
+    # A resource registered first under the key later (re-indexed by a prefix) ends it.
+    router.add_get("/user/{id}/x", handler)
+    assert "/user" not in router._value_resolvers
+
+
+async def test_the_shortcut_decodes_as_the_walk_does(resolve: Any) -> None:
+    router = UrlDispatcher()
+    router.add_get("/user/{id}", handler)
+    for _ in range(2):  # cold (the walk), then warm (the shortcut)
+        assert dict(await resolve(router, "GET", "/user/a%2Fb")) == {"id": "a/b"}
+        assert dict(await resolve(router, "GET", "/user/100%25")) == {"id": "100%"}
+        assert (await resolve(router, "GET", "/user/")).http_exception.status == 404
+
+
+async def test_a_long_path_of_slashes_is_walked_without_a_copy_per_slash(resolve: Any) -> None:
+    router = UrlDispatcher()
+    router.add_get("/user/{id}", handler)
+    router.add_get("/{name}", handler)
+    target = "/" + "a/" * 3000 + "b"
+    for _ in range(2):
+        assert (await resolve(router, "GET", target)).http_exception.status == 404
+    assert dict(await resolve(router, "GET", "/user/1")) == {"id": "1"}

@@ -309,14 +309,23 @@ class DynamicResource(Resource):
         For ``<index key>/{name}`` (the common ``/users/{id}``) that is
         :meth:`_resolve_tail`: what is left to check is the last segment, no regex.
         """
+        if self._value_resolver() is not None:
+            return self._resolve_tail
+        return self._resolver()
+
+    def _value_resolver(self) -> Callable[[str, str], UrlMappingMatchInfo | None] | None:
+        """:meth:`_resolve_value` when this is a built-in ``<index key>/{name}`` resource.
+
+        The router calls it with the last segment of a path whose parent is the index key.
+        """
         cls = type(self)
         if (
             self._tail_start
             and cls._match is DynamicResource._match
             and cls._resolver is DynamicResource._resolver
         ):
-            return self._resolve_tail
-        return self._resolver()
+            return self._resolve_value
+        return None
 
     def _resolve_tail(self, path: str, method: str) -> Resolve:
         """:meth:`_resolve_pattern` for ``<index key>/{name}`` when the key is known to match.
@@ -327,16 +336,23 @@ class DynamicResource(Resource):
         value = path[self._tail_start :]
         if not value or "/" in value:
             return None, NO_METHODS
+        return self._resolve_value(value, method), self._allowed_methods
+
+    def _resolve_value(self, value: str, method: str) -> UrlMappingMatchInfo | None:
+        """The match of a path whose ``{name}`` segment is ``value`` (non-empty, no ``/``).
+
+        None when no route serves ``method``.
+        """
         route = self._routes.get(method, self._any_route)
         if route is None:
-            return None, self._allowed_methods
+            return None
         info = new_match_info(UrlMappingMatchInfo)
         info[self._var] = unquote_path_safe(value) if "%" in value else value
         info._route = route
         info._apps = ()
         info._current_app = None
         info._frozen = False
-        return info, self._allowed_methods
+        return info
 
     def _resolve_pattern(self, path: str, method: str) -> Resolve:
         """:meth:`_resolve_path` with :meth:`_match` inlined and no ``__init__`` call.

@@ -210,8 +210,11 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
         self._resource_index: dict[str, list[AbstractResource]] = {}
         self._matched_sub_app_resources: list[AbstractResource] = []
         self._plans: dict[str, tuple[_Entry, ...]] = {}  # index key -> the walk's entries
+        # index key -> its first resource's value resolver, when that is <key>/{name}
+        self._value_resolvers: dict[str, Callable[[str, str], UrlMappingMatchInfo | None]] = {}
         self._root_plan: tuple[_Entry, ...] | None = None  # "/" for paths not starting with /
         self._key_lengths: dict[int, int] = {}  # length of an index key -> how many keys
+        self._longest_key = 0  # the longest index key's length
 
     # -- resolution -------------------------------------------------------------------------
 
@@ -226,15 +229,27 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
             if methods:
                 allowed = set(methods) if allowed is None else allowed | methods
         path = request.rel_url.path_safe
-        plans = self._plans
         lengths = self._key_lengths
-        size = end = len(path)
-        # Walk the prefixes, longest first: /a/b/c, /a/b, /a, then the root / (path[:1]).
-        # Only the lengths some key has are sliced out: a path of thousands of slashes
-        # costs one scan, not thousands of copies.
+        end = len(path)
+        if end not in lengths:
+            # No key is the path itself: its parent is the walk's first key. When that
+            # key's first resource is ``<key>/{name}`` and serves the method, it is the
+            # answer (the common ``/users/42``), found without the walk.
+            parent, _, value = path.rpartition("/")
+            resolve_value = self._value_resolvers.get(parent)
+            if resolve_value is not None and value:
+                match_info = resolve_value(value, method)
+                if match_info is not None:
+                    return match_info
+        plans = self._plans
+        longest = self._longest_key
+        part = path
+        # Walk the prefixes, longest first: /a/b/c, /a/b, /a, then the root "/". Only the
+        # prefixes as long as some key are looked up. Past the first step, a prefix longer
+        # than every key jumps to the last "/" a key could end at: thousands of slashes
+        # cost a scan, not a copy of the path per slash.
         while True:
             if end in lengths:
-                part = path if end == size else path[:end]
                 plan = plans.get(part)
                 if plan is None and part in self._resource_index:
                     plan = self._build_plan(part)
@@ -250,7 +265,21 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
                             allowed = set(methods) if allowed is None else allowed | methods
             if end <= 1:
                 break
-            end = path.rfind("/", 0, end) or 1  # the leading slash: next is the root, "/"
+            if end <= longest or part is path:
+                # the parent in one call (cheaper than rfind and a slice); a path copied
+                # once, shorter prefixes only when no longer than the longest key
+                part, slash, _ = part.rpartition("/")
+                if not slash:  # a path without a leading "/" ("*"): no root step
+                    break
+            else:
+                cut = path.rfind("/", 0, longest + 1)
+                if cut < 0:
+                    break
+                part = path[:cut]
+            end = len(part)
+            if not end:  # the leading slash: next is the root
+                part = "/"
+                end = 1
         if not path.startswith("/"):  # "*" or "": only the root's resources are left
             match_info, methods = await self._resolve_root(request, path, method)
             if match_info is not None:
@@ -278,13 +307,20 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
         return None, allowed
 
     def _build_plan(self, key: str) -> tuple[_Entry, ...]:
-        plan = _plan(self._resource_index[key], walk=True)
+        resources = self._resource_index[key]
+        plan = _plan(resources, walk=True)
         self._plans[key] = plan
+        first = resources[0]
+        if isinstance(first, DynamicResource):
+            resolve_value = first._value_resolver()
+            if resolve_value is not None:
+                self._value_resolvers[key] = resolve_value
         return plan
 
     def _drop_plan(self, key: str) -> None:
         """Forget the entries of ``key`` (its resources or their routes changed)."""
         self._plans.pop(key, None)
+        self._value_resolvers.pop(key, None)
         if key == "/":
             self._root_plan = None
 
@@ -351,6 +387,7 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
         if bucket is None:
             bucket = self._resource_index[key] = []
             self._key_lengths[len(key)] = self._key_lengths.get(len(key), 0) + 1
+            self._longest_key = max(self._longest_key, len(key))
         bucket.append(resource)
         self._drop_plan(key)
 
@@ -369,6 +406,7 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
                 self._key_lengths[len(key)] = remaining
             else:
                 del self._key_lengths[len(key)]
+                self._longest_key = max(self._key_lengths, default=0)
         self._drop_plan(key)
 
     def add_resource(self, path: str, *, name: str | None = None) -> Resource:
@@ -510,6 +548,7 @@ class UrlDispatcher(AbstractRouter, Mapping[str, AbstractResource]):
         for resource in self._resources:
             resource.freeze()
         self._plans.clear()
+        self._value_resolvers.clear()
         self._root_plan = None
 
 
