@@ -367,36 +367,50 @@ def _wrk(argv: list[str], ctx: Context) -> float:
     return float(match.group(1))
 
 
+def measure_server(
+    system: str, workload_name: str, ctx: Context, env: dict[str, str] | None = None
+) -> float:
+    """Start ``system``'s server for a workload, check its answer, load it: its req/s.
+
+    Args:
+        system: The server (``"aioloom"``, ``"aiohttp"``, ...; see :func:`serve`).
+        workload_name: A key of :data:`WORKLOADS`.
+        ctx: The measurement's context (cores, ``min_time``).
+        env: Variables added to the server's environment.
+    """
+    workload = WORKLOADS[workload_name]
+    port = _free_port()
+    child_env = dict(os.environ if env is None else {**os.environ, **env})
+    if system.startswith("aioloom") and os.environ.get(AIOLOOM_PATH_VARIABLE):
+        # Measure another copy of aioloom's sources (e.g. a snapshot taken before a
+        # change) ahead of the editable install; run.py drops PYTHON* variables.
+        child_env["PYTHONPATH"] = os.environ[AIOLOOM_PATH_VARIABLE]
+    server = spawn_pinned(
+        [sys.executable, __file__, "serve", system, workload_name, str(port)],
+        ctx.core(0),
+        env=child_env,
+    )
+    try:
+        _wait_ready(server, port)
+        _check(port, workload)
+        with tempfile.TemporaryDirectory() as tmp:
+            argv = ["wrk", "-t1", f"-c{CONNECTIONS}"]
+            if workload.post:
+                argv += ["-s", _lua_script(tmp)]
+            url = f"http://127.0.0.1:{port}{workload.path}"
+            seconds = max(1, math.ceil(ctx.min_time))
+            _wrk([*argv, "-d1s", url], ctx)  # warm-up
+            rate = max(_wrk([*argv, f"-d{seconds}s", url], ctx) for _ in range(WRK_RUNS))
+        if server.poll() is not None:
+            raise CheckFailed(f"server exited with {server.returncode} during the run")
+        return rate
+    finally:
+        _stop(server)
+
+
 def _runner(system: str, env: dict[str, str] | None = None) -> Callable[[Case, Context], float]:
     def run(case: Case, ctx: Context) -> float:
-        workload = WORKLOADS[case.name]
-        port = _free_port()
-        child_env = dict(os.environ if env is None else {**os.environ, **env})
-        if system.startswith("aioloom") and os.environ.get(AIOLOOM_PATH_VARIABLE):
-            # Measure another copy of aioloom's sources (e.g. a snapshot taken before a
-            # change) ahead of the editable install; run.py drops PYTHON* variables.
-            child_env["PYTHONPATH"] = os.environ[AIOLOOM_PATH_VARIABLE]
-        server = spawn_pinned(
-            [sys.executable, __file__, "serve", system, case.name, str(port)],
-            ctx.core(0),
-            env=child_env,
-        )
-        try:
-            _wait_ready(server, port)
-            _check(port, workload)
-            with tempfile.TemporaryDirectory() as tmp:
-                argv = ["wrk", "-t1", f"-c{CONNECTIONS}"]
-                if workload.post:
-                    argv += ["-s", _lua_script(tmp)]
-                url = f"http://127.0.0.1:{port}{workload.path}"
-                seconds = max(1, math.ceil(ctx.min_time))
-                _wrk([*argv, "-d1s", url], ctx)  # warm-up
-                rate = max(_wrk([*argv, f"-d{seconds}s", url], ctx) for _ in range(WRK_RUNS))
-            if server.poll() is not None:
-                raise CheckFailed(f"server exited with {server.returncode} during the run")
-            return rate
-        finally:
-            _stop(server)
+        return measure_server(system, case.name, ctx, env)
 
     return run
 
