@@ -56,3 +56,34 @@ suppress_warnings = ["ref.python"]
 html_theme = "furo"
 html_title = "aioloom 0.1.0"
 html_show_sourcelink = False
+
+
+def _show_mixin_members() -> None:
+    """Document the members a public class takes from aioloom's private ``*Mixin`` classes.
+
+    autodoc documents a class's own members only, so ``BaseRequest.content_type`` (from
+    ``HeadersMixin``) or ``BaseRequest.cookies`` (from ``ParsedHeadersMixin``) would be missing
+    from the reference. ``inherited-members`` would also bring in every dict, list and
+    exception member. So, for this build only, each public class gets the mixins' public
+    members in its own namespace, resolved as attribute lookup would resolve them.
+    """
+    import importlib
+    import inspect
+
+    for package in ("aioloom.http", "aioloom.client", "aioloom.web", "aioloom.websocket"):
+        module = importlib.import_module(package)
+        for name in getattr(module, "__all__", ()):
+            cls = getattr(module, name, None)
+            if not inspect.isclass(cls):
+                continue
+            for base in cls.__mro__[1:]:
+                if not (base.__module__.startswith("aioloom.") and base.__name__.endswith("Mixin")):
+                    continue
+                for member in vars(base):
+                    if member.startswith("_") or member in vars(cls):
+                        continue
+                    if inspect.getattr_static(cls, member) is vars(base)[member]:
+                        setattr(cls, member, vars(base)[member])
+
+
+_show_mixin_members()
